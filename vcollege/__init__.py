@@ -1,0 +1,121 @@
+"""vcollege: the capacity-building backend of the CITES Virtual College."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; `config` overrides what the environment says."""
+    app = Flask(__name__, instance_relative_config=True)
+    register_config(app, config)
+    register_logging(app)
+    register_extensions(app)
+    register_i18n(app)
+    register_security(app)
+    register_errors(app)
+    register_blueprints(app)
+    register_api_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    from vcollege.config import derived_flask_settings, instance_secret_key, load_settings
+
+    values = load_settings(app.instance_path, overrides=overrides)
+    app.config.update(derived_flask_settings(values))
+    app.config.update(values)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    if app.config["ENV"] == "production" and not app.config["COOKIE_SECURE"]:
+        raise ValueError("VCOLLEGE_ENV=production needs HTTPS: set VCOLLEGE_BASE_URL to an https URL")
+
+
+def register_logging(app: Flask) -> None:
+    level = app.config.get("LOG_LEVEL", "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.logger.setLevel(level)
+
+
+def register_extensions(app: Flask) -> None:
+    from vcollege.auth import register_login
+    from vcollege.extensions import csrf, db, limiter, migrate
+
+    db.init_app(app)
+    _tune_engine(app)
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    register_login(app)
+
+
+def _tune_engine(app: Flask) -> None:
+    """SQLite: foreign keys on, WAL, and transactions that begin IMMEDIATE (serialised)."""
+    from sqlalchemy import event
+
+    from vcollege.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "sqlite":
+            return
+
+        @event.listens_for(engine, "connect")
+        def on_connect(dbapi_connection, record):
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def on_begin(connection):
+            # Money and seats are counted under a lock: on SQLite every transaction takes the
+            # write lock when it begins, so a read-then-write can never interleave.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_i18n(app: Flask) -> None:
+    from vcollege.web.i18n import init_i18n
+
+    init_i18n(app)
+
+
+def register_security(app: Flask) -> None:
+    from vcollege.web.security import init_security_headers
+
+    init_security_headers(app)
+
+
+def register_errors(app: Flask) -> None:
+    from vcollege.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from vcollege.core.views import bp as core_pages
+    from vcollege.web.views import bp as web_pages
+
+    app.register_blueprint(web_pages)
+    app.register_blueprint(core_pages)
+
+
+def register_api_blueprints(app: Flask) -> None:
+    from vcollege.api import register_api
+    from vcollege.core.api import blp as parties_api
+
+    register_api(app, [parties_api])
+
+
+def register_cli(app: Flask) -> None:
+    from vcollege.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,1 @@
+"""Core: Parties, people, roles and permissions, staff accounts, API tokens, audit log."""

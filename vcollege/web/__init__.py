@@ -1,0 +1,1 @@
+"""What pages share: the base layout, navigation, language, security headers, assets."""
