@@ -44,6 +44,7 @@ from vcollege.core.schemas import (
 from vcollege.errors import InvalidInput
 from vcollege.extensions import db, limiter, utcnow
 from vcollege.web.navigation import NavItem, add_nav_item
+from vcollege.web.views import form_data
 
 bp = Blueprint("core", __name__, template_folder="templates")
 
@@ -75,7 +76,7 @@ def login():
     errors: dict[str, list[str]] = {}
     form = {"email": "", "next": request.args.get("next", "")}
     if request.method == "POST":
-        form = request.form.to_dict()
+        form = form_data()
         try:
             data = LoginSchema().load(form)
         except ValidationError as exc:
@@ -130,7 +131,7 @@ def open_compliance(iso2: str):
     actor = current_actor()
     found = get_party(db.session, iso2)
     try:
-        data = ComplianceCaseSchema().load(request.form.to_dict())
+        data = ComplianceCaseSchema().load(form_data())
     except ValidationError as exc:
         today = utcnow().date()
         return render_template(
@@ -148,7 +149,7 @@ def open_compliance(iso2: str):
 @require_permission(PARTIES_MANAGE)
 def end_compliance(case_id: int):
     case = get_compliance_case(db.session, case_id)
-    data = _load_form(EndComplianceSchema(), request.form.to_dict())
+    data = _load_form(EndComplianceSchema(), form_data())
     end_compliance_case(db.session, case, actor=current_actor(), now=utcnow(), **data)
     db.session.commit()
     flash(_("The compliance procedure is closed."))

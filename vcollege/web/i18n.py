@@ -4,7 +4,7 @@ an LTI launch locale), then the browser's Accept-Language, then the default."""
 from __future__ import annotations
 
 from flask import Flask, current_app, request, session
-from flask_babel import get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from vcollege.extensions import babel
@@ -40,6 +40,8 @@ def remember_language(code: str) -> bool:
 
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["format_date"] = format_date
+    app.jinja_env.filters["format_datetime"] = format_datetime
 
     @app.context_processor
     def language_context():

@@ -20,6 +20,11 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 add_nav_item(NavItem(_l("Home"), "web.home", order=0))
 
 
+def form_data() -> dict[str, str]:
+    """The posted form without the CSRF token, ready for a schema."""
+    return {k: v for k, v in request.form.items() if k != "csrf_token"}
+
+
 @bp.app_context_processor
 def navigation_context():
     actor = current_actor()
