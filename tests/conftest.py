@@ -1,5 +1,10 @@
 """Fixtures: one app per session on a migrated database, each test in a rolled-back
-savepoint, and small factories for the records most tests need."""
+outer transaction, and small factories for the records most tests need.
+
+What a test sets up before making requests is committed (a savepoint release inside the
+outer transaction): requests end like production ones, rolling back what they left
+uncommitted. The factories commit for you.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 import flask_migrate
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from tests.databases import Databases
 
@@ -29,6 +35,9 @@ def test_config(database_url: str, instance: Path, **extra) -> dict:
         "LOG_LEVEL": "WARNING",
         **extra,
     }
+
+
+test_config.__test__ = False  # a helper, not a test, wherever it is imported
 
 
 def migrate_and_seed(app) -> None:
@@ -72,6 +81,22 @@ def _bound_session_class():
     return ConnectionBoundSession
 
 
+class TestScopedSession(scoped_session):
+    """One session for the test and every request it makes.
+
+    Flask-SQLAlchemy removes the session when a request's app context ends; here that only
+    rolls back what the request left uncommitted (as production does), and the test's
+    committed set-up survives. `commit()` releases a savepoint of the outer transaction, which
+    is rolled back when the test ends.
+    """
+
+    def remove(self):
+        self.registry().rollback()
+
+    def really_remove(self):
+        super().remove()
+
+
 @pytest.fixture
 def db(app):
     """The database, with everything the test writes rolled back afterwards."""
@@ -79,18 +104,20 @@ def db(app):
 
     with app.app_context():
         connection = _db.engine.connect()
-        transaction = connection.begin()
-        original = _db.session
-        _db.session = _db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _bound_session_class()}
-        )
-        try:
-            yield _db
-        finally:
-            _db.session.remove()
-            _db.session = original
-            transaction.rollback()
-            connection.close()
+    transaction = connection.begin()
+    factory = sessionmaker(
+        db=_db, bind=connection, join_transaction_mode="create_savepoint",
+        class_=_bound_session_class(),
+    )
+    original = _db.session
+    _db.session = TestScopedSession(factory, scopefunc=lambda: "test")
+    try:
+        yield _db
+    finally:
+        _db.session.really_remove()
+        _db.session = original
+        transaction.rollback()
+        connection.close()
 
 
 @pytest.fixture
@@ -132,10 +159,12 @@ def make_person(session, operator):
 
     def make(name: str | None = None, *, roles=(Role.LEARNER,), party: str | None = "KE", **fields):
         n = next(counter)
-        return create_person(
+        person = create_person(
             session, name=name or f"Person {n}", email=fields.pop("email", f"person{n}@example.org"),
             party=party, roles=tuple(roles), actor=operator, now=NOW, **fields,
         )
+        session.commit()
+        return person
 
     return make
 
@@ -153,6 +182,7 @@ def make_staff(session, operator):
             session, email=email or f"staff{n}@example.org", password=PASSWORD,
             name=name or f"Staff {n}", roles=[role], actor=operator, now=NOW, **fields,
         )
+        session.commit()
         return account.person
 
     return make
@@ -165,6 +195,7 @@ def make_token(session, operator):
     def make(*scopes: str, **kwargs):
         token, raw = create_api_token(session, name=kwargs.pop("name", "test"), scopes=list(scopes),
                                       actor=operator, now=kwargs.pop("now", NOW), **kwargs)
+        session.commit()
         return token, {"Authorization": f"Bearer {raw}"}
 
     return make

@@ -13,6 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; `config` overrides what the environment says."""
     app = Flask(__name__, instance_relative_config=True)
     register_config(app, config)
+    register_proxy(app)
     register_logging(app)
     register_extensions(app)
     register_i18n(app)
@@ -34,6 +35,15 @@ def register_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if app.config["ENV"] == "production" and not app.config["COOKIE_SECURE"]:
         raise ValueError("VCOLLEGE_ENV=production needs HTTPS: set VCOLLEGE_BASE_URL to an https URL")
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust X-Forwarded-* from the configured number of reverse proxies, and no more."""
+    proxies = app.config.get("PROXIES", 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def register_logging(app: Flask) -> None:

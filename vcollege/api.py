@@ -25,7 +25,15 @@ from vcollege.auth import current_actor
 from vcollege.errors import Unauthorized
 from vcollege.extensions import csrf
 
-api = Api()
+
+class VCollegeApi(Api):
+    """flask-smorest's Api, minus its own error handlers: `errors.py` answers every error."""
+
+    def _register_error_handlers(self):
+        pass
+
+
+api = VCollegeApi()
 
 
 class ProblemSchema(Schema):

@@ -7,6 +7,7 @@ that run processes (`serve`, `scheduler`, `run`).
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import time
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from vcollege.errors import VCollegeError
 from vcollege.extensions import db
@@ -40,17 +41,26 @@ def _join(messages) -> str:
     return " ".join(messages) if isinstance(messages, list) else str(messages)
 
 
+def _invoke_reporting_errors(invoke, ctx):
+    try:
+        return invoke(ctx)
+    except VCollegeError as error:
+        with contextlib.suppress(Exception):  # no app context: nothing to roll back
+            db.session.rollback()
+        report_error(error)
+        ctx.exit(1)
+
+
+class CommandGroup(AppGroup):
+    """An area's command group: a VCollegeError becomes a message naming the field, exit 1."""
+
+    def invoke(self, ctx):
+        return _invoke_reporting_errors(super().invoke, ctx)
+
+
 class VCollegeGroup(FlaskGroup):
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except VCollegeError as error:
-            try:
-                db.session.rollback()
-            except Exception:
-                pass
-            report_error(error)
-            ctx.exit(1)
+        return _invoke_reporting_errors(super().invoke, ctx)
 
 
 @click.group(cls=VCollegeGroup, create_app=_create_app, add_version_option=False,

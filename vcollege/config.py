@@ -66,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOB_RUN_RETENTION_DAYS", "90", "Job run records older than this are pruned daily.", _positive_int),
     Setting("COURSES_DIR", None, "The catalogue folder. Default: `courses/` beside the package."),
     Setting("MIGRATIONS_DIR", None, "The Alembic folder. Default: `migrations/` beside the package."),
+    Setting("PROXIES", "0", "How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (trusted by ProxyFix).", int),
     Setting("LOG_LEVEL", "INFO", "Python logging level."),
 )
 

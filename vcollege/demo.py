@@ -21,6 +21,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vcollege.cli import CommandGroup
 from vcollege.core.accounts import create_staff_account, find_account
 from vcollege.core.models import Agency, Party, Person, Role
 from vcollege.core.parties import load_parties_file
@@ -139,7 +140,7 @@ def load_demo(session: Session, *, now: dt.datetime, echo: Callable[[str], None]
     return ctx.credentials
 
 
-@click.group("demo", help="Demonstration data.")
+@click.group("demo", cls=CommandGroup, help="Demonstration data.")
 def demo() -> None:
     pass
 
@@ -157,7 +158,7 @@ def load_command():
     db.session.commit()
     _write_credentials(path, known)
     click.echo("Staff sign-ins (also in instance/demo-credentials.txt):")
-    for name, local, roles, *_ in STAFF:
+    for _name, local, roles, *_ in STAFF:
         email = _email(local)
         password = known.get(email, "(set before; see `vcollege users set-password`)")
         click.echo(f"  {', '.join(r.value for r in roles):<12} {email:<36} {password}")

@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 
-from vcollege.api import PageArgsSchema, ProblemSchema, page_of, paged_response, paginate_list, protected
+from vcollege.api import (
+    PageArgsSchema,
+    ProblemSchema,
+    page_of,
+    paged_response,
+    paginate_list,
+    protected,
+)
 from vcollege.core.parties import get_party, list_standings, standing
 from vcollege.core.permissions import PARTIES_READ
 from vcollege.core.schemas import PartyQueryArgsSchema, PartySchema

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from vcollege.cli import CommandGroup
 from vcollege.core.accounts import (
     create_api_token,
     create_staff_account,
@@ -42,10 +42,10 @@ from vcollege.extensions import db, utcnow
 
 OPERATOR = Actor.operator("cli")
 
-users = AppGroup("users", help="Staff accounts and roles.")
-tokens = AppGroup("tokens", help="API tokens with scopes.")
-parties = AppGroup("parties", help="The Parties and their priority categories.")
-audit = AppGroup("audit", help="The audit log.")
+users = CommandGroup("users", help="Staff accounts and roles.")
+tokens = CommandGroup("tokens", help="API tokens with scopes.")
+parties = CommandGroup("parties", help="The Parties and their priority categories.")
+audit = CommandGroup("audit", help="The audit log.")
 
 
 def _date(value: str | None) -> dt.date | None:

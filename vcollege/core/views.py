@@ -16,7 +16,14 @@ from vcollege.api import paginate_query
 from vcollege.auth import current_actor, require_permission, safe_next, sign_in, sign_out
 from vcollege.core.accounts import authenticate
 from vcollege.core.audit import AuditFilter, audit_query
-from vcollege.core.models import ComplianceProcedure, JobRun, Person, PersonRole, Role, SchedulerLease
+from vcollege.core.models import (
+    ComplianceProcedure,
+    JobRun,
+    Person,
+    PersonRole,
+    Role,
+    SchedulerLease,
+)
 from vcollege.core.parties import (
     end_compliance_case,
     get_compliance_case,
