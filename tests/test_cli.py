@@ -136,3 +136,16 @@ def test_config_lists_every_setting(runner):
 
     output = runner.invoke(args=["config"]).output
     assert all(s.env in output for s in SETTINGS)
+
+
+def test_keys_rotate_and_list(runner, session):
+    from vcollege.core.models import KeyPurpose, SigningKey
+
+    result = runner.invoke(args=["keys", "rotate", "--purpose", "credentials"])
+    assert result.exit_code == 0, result.output
+    runner.invoke(args=["keys", "rotate", "--purpose", "credentials", "--reason", "yearly"])
+    listing = runner.invoke(args=["keys", "list"]).output
+    assert "published for ever" in listing and "active" in listing
+    assert count(session, SigningKey, SigningKey.purpose == KeyPurpose.CREDENTIALS) == 2
+    result = runner.invoke(args=["keys", "rotate", "--purpose", "everything"])
+    assert result.exit_code == 2

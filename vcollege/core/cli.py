@@ -23,7 +23,8 @@ from vcollege.core.accounts import (
     set_password,
 )
 from vcollege.core.audit import AuditFilter, audit_query
-from vcollege.core.models import Agency, ComplianceProcedure, Person, Role
+from vcollege.core.keys import rotate_signing_key
+from vcollege.core.models import Agency, ComplianceProcedure, KeyPurpose, Person, Role
 from vcollege.core.parties import (
     FACTS_AS_OF,
     end_compliance_case,
@@ -46,6 +47,7 @@ users = CommandGroup("users", help="Staff accounts and roles.")
 tokens = CommandGroup("tokens", help="API tokens with scopes.")
 parties = CommandGroup("parties", help="The Parties and their priority categories.")
 audit = CommandGroup("audit", help="The audit log.")
+keys = CommandGroup("keys", help="The college's signing keys (LTI, credentials).")
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -287,4 +289,36 @@ def list_audit(action, limit):
         click.echo(f"{entry.at.isoformat(timespec='seconds')}  {entry.actor_label:<30} {entry.action:<28} {entry.target_type}:{entry.target_id} {entry.target_label or ''}{reason}")
 
 
-COMMANDS = (users, tokens, parties, audit)
+@keys.command("list")
+def list_keys():
+    """Every signing key with its purpose and state."""
+    from vcollege.core.models import SigningKey
+
+    for key in db.session.scalars(select(SigningKey).order_by(SigningKey.purpose, SigningKey.created_at)):
+        if key.retired_at is None:
+            state = "active"
+        elif key.expires_at is None:
+            state = f"retired {key.retired_at:%Y-%m-%d}, published for ever"
+        else:
+            state = f"retired {key.retired_at:%Y-%m-%d}, published until {key.expires_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{key.purpose.value:<12} {key.kid:<40} created {key.created_at:%Y-%m-%d}  {state}")
+
+
+@keys.command("rotate")
+@click.option("--purpose", type=click.Choice([p.value for p in KeyPurpose]), required=True)
+@click.option("--grace-hours", type=click.IntRange(1, 24 * 365),
+              help="How long the previous key stays published (default: 24 for lti; for ever for credentials).")
+@click.option("--reason")
+def rotate_key(purpose, grace_hours, reason):
+    """Make a new signing key active; the previous one stays published for the grace period."""
+    chosen = KeyPurpose(purpose)
+    if grace_hours is None:
+        grace = dt.timedelta(hours=24) if chosen == KeyPurpose.LTI else None
+    else:
+        grace = dt.timedelta(hours=grace_hours)
+    key = rotate_signing_key(db.session, chosen, now=utcnow(), grace=grace, actor=OPERATOR, reason=reason)
+    db.session.commit()
+    click.echo(f"New {purpose} key {key.kid} is active.")
+
+
+COMMANDS = (users, tokens, parties, audit, keys)

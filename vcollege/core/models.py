@@ -237,3 +237,28 @@ class JobRun(db.Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20))  # running, ok, error
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class KeyPurpose(StrEnum):
+    LTI = "lti"  # LTI messages and service-token assertions: short-lived, short grace
+    CREDENTIALS = "credentials"  # certificates and Open Badges: verifiable for years
+
+
+class SigningKey(db.Model):
+    """An RSA key the college signs with, for one purpose.
+
+    The active key of a purpose signs; a superseded key stays published until `expires_at`
+    (never, for credentials), so that whatever it signed can still be verified.
+    """
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[KeyPurpose] = mapped_column(_enum(KeyPurpose, 20), index=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(10), default="RS256")
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
