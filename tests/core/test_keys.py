@@ -5,7 +5,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import NOW
-from vcollege.core.keys import active_key, prune_expired_keys, published_jwks, rotate_signing_key, sign
+from vcollege.core.keys import (
+    active_key,
+    prune_expired_keys,
+    published_jwks,
+    rotate_signing_key,
+    sign,
+)
 from vcollege.core.models import AuditEntry, KeyPurpose
 
 
