@@ -1,0 +1,1 @@
+"""Learning: enrolments, module progress, quizzes, completions, certificates and Open Badges."""
