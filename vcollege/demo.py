@@ -21,6 +21,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vcollege.catalogue.demo import sync_courses
 from vcollege.cli import CommandGroup
 from vcollege.core.accounts import create_staff_account, find_account
 from vcollege.core.models import Agency, Party, Person, Role
@@ -97,7 +98,7 @@ def ensure_people(ctx: DemoContext) -> None:
     ctx.echo(f"People: {created} created.")
 
 
-DEMO_STEPS: list[DemoStep] = [ensure_parties, ensure_people]
+DEMO_STEPS: list[DemoStep] = [ensure_parties, ensure_people, sync_courses]
 
 
 def add_demo_step(step: DemoStep) -> None:
