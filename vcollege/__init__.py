@@ -113,11 +113,13 @@ def register_errors(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from vcollege.catalogue.views import bp as catalogue_pages
     from vcollege.core.views import bp as core_pages
+    from vcollege.learning.views import bp as learning_pages
     from vcollege.web.views import bp as web_pages
 
     app.register_blueprint(web_pages)
     app.register_blueprint(core_pages)
     app.register_blueprint(catalogue_pages)
+    app.register_blueprint(learning_pages)
 
 
 def register_api_blueprints(app: Flask) -> None:

@@ -174,7 +174,9 @@ class Completion(db.Model):
     party: Mapped[Party | None] = relationship()
     course: Mapped[Course] = relationship()
     course_version: Mapped[CourseVersion] = relationship()
-    credential: Mapped[Credential | None] = relationship(back_populates="completion", uselist=False)
+    # "all": deleting a completion must reach `_refuse_deletes`, not orphan its credential first
+    credential: Mapped[Credential | None] = relationship(back_populates="completion", uselist=False,
+                                                         passive_deletes="all")
 
     @property
     def hours(self) -> Any:
