@@ -126,8 +126,10 @@ def register_api_blueprints(app: Flask) -> None:
     from vcollege.api import register_api
     from vcollege.catalogue.api import blp as courses_api
     from vcollege.core.api import blp as parties_api
+    from vcollege.learning.api import blp as learning_api
+    from vcollege.learning.api import me as learning_me_api
 
-    register_api(app, [parties_api, courses_api])
+    register_api(app, [parties_api, courses_api, learning_me_api, learning_api])
 
 
 def register_cli(app: Flask) -> None:

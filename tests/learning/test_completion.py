@@ -10,7 +10,13 @@ from tests.learning.conftest import HALF, RIGHT, WRONG, enrol, finish_basics, le
 from vcollege import events
 from vcollege.core.models import AuditEntry
 from vcollege.errors import Conflict, Forbidden, InvalidInput, NotFound
-from vcollege.learning.models import Completion, Credential, EnrolmentStatus, ImmutableCompletion, QuizAttempt
+from vcollege.learning.models import (
+    Completion,
+    Credential,
+    EnrolmentStatus,
+    ImmutableCompletion,
+    QuizAttempt,
+)
 from vcollege.learning.service import (
     PrerequisitesMissing,
     course_state,

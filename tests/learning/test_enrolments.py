@@ -12,11 +12,16 @@ from tests.learning.conftest import HALF, enrol, learner_actor
 from vcollege.core.models import AuditEntry
 from vcollege.core.permissions import Actor
 from vcollege.errors import Conflict, Forbidden, InvalidInput
-from vcollege.learning.models import Enrolment, EnrolmentSource, EnrolmentStatus, ModuleProgress, QuizAttempt
+from vcollege.learning.models import (
+    Enrolment,
+    EnrolmentSource,
+    EnrolmentStatus,
+    ModuleProgress,
+    QuizAttempt,
+)
 from vcollege.learning.service import (
     course_state,
     enrol_learner,
-    enrol_roster,
     expire_enrolments,
     mark_read,
     move_to_version,
