@@ -29,6 +29,7 @@ from vcollege.core.parties import load_parties_file
 from vcollege.core.people import create_person
 from vcollege.core.permissions import Actor
 from vcollege.extensions import db, utcnow
+from vcollege.learning.demo import enrol_demo_learners
 
 DEMO_ACTOR = Actor.operator("demo")
 DEMO_DOMAIN = "demo.vcollege.test"
@@ -98,7 +99,7 @@ def ensure_people(ctx: DemoContext) -> None:
     ctx.echo(f"People: {created} created.")
 
 
-DEMO_STEPS: list[DemoStep] = [ensure_parties, ensure_people, sync_courses]
+DEMO_STEPS: list[DemoStep] = [ensure_parties, ensure_people, sync_courses, enrol_demo_learners]
 
 
 def add_demo_step(step: DemoStep) -> None:

@@ -58,11 +58,21 @@ def prune_job_runs(session: Session, now: dt.datetime, config: dict[str, Any]) -
     return f"{result.rowcount} pruned"
 
 
+def expire_enrolments(session: Session, now: dt.datetime, config: dict[str, Any]) -> str:
+    """Active enrolments past their end date become expired (their history stays)."""
+    from vcollege.core.permissions import Actor
+    from vcollege.learning.enrolments import expire_enrolments as expire
+
+    return f"{expire(session, now=now, actor=Actor.system('expire-enrolments'))} expired"
+
+
 SCHEDULE: list[Job] = [
     Job("heartbeat", heartbeat, "interval", lambda c: {"seconds": c["HEARTBEAT_SECONDS"]},
         "Record that the leader is alive."),
     Job("prune-job-runs", prune_job_runs, "cron", lambda c: {"hour": 3, "minute": 17},
         "Delete old job run records."),
+    Job("expire-enrolments", expire_enrolments, "cron", lambda c: {"minute": 5},
+        "Mark enrolments past their end date as expired."),
 ]
 
 
