@@ -150,9 +150,9 @@ def test_prerequisites_are_explained(page, live_server):
 
 
 def _completed_code(live_server, name: str) -> str:
+    from vcollege.core.models import Person
     from vcollege.core.permissions import Actor
     from vcollege.learning.service import find_enrolment, waive_course
-    from vcollege.core.models import Person
 
     person_id, _email = _learner_and_enrolment(live_server, name=name)
     with live_server.session() as session:
