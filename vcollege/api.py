@@ -25,7 +25,14 @@ from vcollege.auth import current_actor
 from vcollege.errors import Unauthorized
 from vcollege.extensions import csrf
 
-api = Api()
+class _Api(Api):
+    def _register_error_handlers(self):
+        # errors.py answers every error, API ones as problem+json; flask-smorest's own
+        # HTTPException handler, registered later, would answer 422s in its format instead.
+        pass
+
+
+api = _Api()
 
 
 class ProblemSchema(Schema):
