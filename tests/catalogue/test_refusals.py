@@ -48,7 +48,7 @@ def test_a_toml_syntax_error_names_file_and_line(session, courses):
     assert "column 10" in messages[0]
     problem = error.problems[0]
     assert (problem.file, problem.line, problem.field) == (BASICS, line, "syntax")
-    assert f"{BASICS}:{line}" in error.detail
+    assert str(problem) == f"{BASICS}:{line}: syntax: {messages[0]}"
 
 
 def test_a_syntax_error_at_the_end_of_a_quiz_file(session, courses):
