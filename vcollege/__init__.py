@@ -111,18 +111,21 @@ def register_errors(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from vcollege.catalogue.views import bp as catalogue_pages
     from vcollege.core.views import bp as core_pages
     from vcollege.web.views import bp as web_pages
 
     app.register_blueprint(web_pages)
     app.register_blueprint(core_pages)
+    app.register_blueprint(catalogue_pages)
 
 
 def register_api_blueprints(app: Flask) -> None:
     from vcollege.api import register_api
+    from vcollege.catalogue.api import blp as courses_api
     from vcollege.core.api import blp as parties_api
 
-    register_api(app, [parties_api])
+    register_api(app, [parties_api, courses_api])
 
 
 def register_cli(app: Flask) -> None:
