@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -42,6 +43,7 @@ class DemoContext:
     actor: Actor
     echo: Callable[[str], None]
     credentials: dict[str, str]
+    config: Mapping[str, Any] = field(default_factory=dict)  # the app's settings
 
 
 DemoStep = Callable[[DemoContext], None]
@@ -133,9 +135,11 @@ def _write_credentials(path: Path, credentials: dict[str, str]) -> None:
         handle.writelines(f"{email} {password}\n" for email, password in sorted(credentials.items()))
 
 
-def load_demo(session: Session, *, now: dt.datetime, echo: Callable[[str], None]) -> dict[str, str]:
+def load_demo(
+    session: Session, *, now: dt.datetime, echo: Callable[[str], None], config: Mapping[str, Any]
+) -> dict[str, str]:
     """Run every demo step; return the credentials of the staff accounts created now."""
-    ctx = DemoContext(session, now, DEMO_ACTOR, echo, {})
+    ctx = DemoContext(session, now, DEMO_ACTOR, echo, {}, config)
     for step in DEMO_STEPS:
         step(ctx)
         session.flush()
@@ -153,7 +157,7 @@ def load_command():
     """Create the demo records that are missing and print the staff sign-ins."""
     if db.session.scalar(select(Party.id).limit(1)) is None:
         click.echo("Loading the Parties first.")
-    new = load_demo(db.session, now=utcnow(), echo=click.echo)
+    new = load_demo(db.session, now=utcnow(), echo=click.echo, config=current_app.config)
     path = _credentials_file()
     known = _read_credentials(path)
     known.update(new)

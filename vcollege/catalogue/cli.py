@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from vcollege.catalogue.coverage import Coverage, CoverageMatrix
 from vcollege.catalogue.service import (
@@ -18,12 +17,13 @@ from vcollege.catalogue.service import (
     read_catalogue,
     sync_catalogue,
 )
+from vcollege.cli import CommandGroup
 from vcollege.core.permissions import Actor
 from vcollege.extensions import db, utcnow
 
 OPERATOR = Actor.operator("cli")
 
-catalogue = AppGroup("catalogue", help="The course catalogue: load it from courses/, check its translations.")
+catalogue = CommandGroup("catalogue", help="The course catalogue: load it from courses/, check its translations.")
 
 PATH_OPTION = click.option(
     "--path", type=click.Path(file_okay=False, path_type=Path),

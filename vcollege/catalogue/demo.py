@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import current_app
-
 from vcollege.catalogue.service import course_folders, sync_catalogue
 
 if TYPE_CHECKING:
@@ -15,7 +13,7 @@ if TYPE_CHECKING:
 
 def sync_courses(ctx: DemoContext) -> None:
     """Load the catalogue folder; skipped, with a note, when it holds no course yet."""
-    root = Path(current_app.config["COURSES_DIR"])
+    root = Path(ctx.config["COURSES_DIR"])
     if not course_folders(root):
         ctx.echo(f"Catalogue: no courses in {root}; skipped.")
         return

@@ -73,7 +73,7 @@ class CatalogueInvalid(InvalidInput):
         for problem in problems:
             errors.setdefault(problem.where, {}).setdefault(problem.field, []).append(problem.message)
         super().__init__(
-            f"{len(problems)} error(s) in the catalogue {root}; nothing was written. First: {problems[0]}",
+            f"{len(problems)} error(s) in the catalogue {root}; nothing was written.",
             errors=errors,
         )
         self.problems = problems

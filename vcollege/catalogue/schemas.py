@@ -197,14 +197,15 @@ class CourseFileSchema(Schema):
         languages = data.get("languages")
         if languages is not None and "en" not in languages:
             errors["languages"] = ["Must include en: English is required for everything."]
+        # With field errors, `data` holds what did load: entries may lack a key.
         modules = data.get("modules") or []
-        ids = [m["id"] for m in modules]
+        ids = [m.get("id") for m in modules]
         duplicates = {i: {"id": [f"The module id {m['id']!r} is used twice."]}
-                      for i, m in enumerate(modules) if ids.index(m["id"]) != i}
+                      for i, m in enumerate(modules) if m.get("id") and ids.index(m["id"]) != i}
         if duplicates:
             errors["modules"] = duplicates
         completion = data.get("completion")
-        if completion is not None and modules:
+        if completion and "modules" in completion and modules and all(ids):
             errors.update(_completion_errors(completion, modules, data.get("delivery")))
         if errors:
             raise ValidationError(errors)
@@ -224,9 +225,9 @@ def _completion_errors(completion: dict, modules: list[dict], delivery: str | No
             problems["modules"] = bad
     required = ids if selected == "all" else [k for k in selected if k in ids]
     quizzed = [m["id"] for m in modules if m["id"] in required and m.get("quiz")]
-    if completion["min_score"] > 0 and not quizzed and "modules" not in problems:
+    if completion.get("min_score", 0) > 0 and not quizzed and "modules" not in problems:
         problems["min_score"] = ["No required module has a quiz, so no score can reach it: set 0 or add a quiz."]
-    attendance = completion["attendance"]
+    attendance = completion.get("attendance")
     if delivery in (Delivery.IN_PERSON, Delivery.BLENDED) and attendance is None:
         problems["attendance"] = [f"Required for a {delivery} course: the percent of sessions to attend."]
     if delivery == Delivery.ONLINE and attendance is not None:
@@ -256,7 +257,7 @@ class QuestionSchema(Schema):
         stray = data.get("correct")
         if stray is not None:
             named = stray if isinstance(stray, list) else [stray]
-            known = [c["id"] for c in choices or []]
+            known = [c["id"] for c in choices or [] if "id" in c]
             unknown = [str(n) for n in named if n not in known]
             if unknown:
                 errors["correct"] = [
@@ -266,12 +267,12 @@ class QuestionSchema(Schema):
             else:
                 errors["correct"] = ["Mark the correct choices with `correct = true` on each choice, not on the question."]
         if choices:
-            ids = [c["id"] for c in choices]
+            ids = [c.get("id") for c in choices]
             duplicates = {i: {"id": [f"The choice id {c['id']!r} is used twice."]}
-                          for i, c in enumerate(choices) if ids.index(c["id"]) != i}
+                          for i, c in enumerate(choices) if c.get("id") and ids.index(c["id"]) != i}
             if duplicates:
                 errors["choices"] = duplicates
-            elif not any(c["correct"] for c in choices):
+            elif all("correct" in c for c in choices) and not any(c["correct"] for c in choices):
                 errors["choices"] = ["No choice is marked `correct = true`: at least one must be."]
         if errors:
             raise ValidationError(errors)

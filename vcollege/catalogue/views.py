@@ -96,13 +96,16 @@ def number_filter(value) -> str:
 
 
 @bp.app_template_global()
-def language_name(code: str) -> str:
-    """The name of a language in the interface language (`pt` -> "Portugais" in French)."""
+def language_name(code: str, sentence: bool = False) -> str:
+    """The name of a language in the interface language: "Portugais" in a list, or, in a
+    sentence, as the language writes it there ("en portugais", "in Portuguese")."""
     try:
         name = Locale.parse(code.replace("-", "_")).get_display_name(interface_language())
     except (ValueError, UnknownLocaleError):
         return code
-    return name[:1].upper() + name[1:] if name else code
+    if not name:
+        return code
+    return name if sentence else name[:1].upper() + name[1:]
 
 
 @lru_cache(maxsize=4)
