@@ -56,25 +56,18 @@ def test_expiry_job(session, courses, learner, trainer):
     assert enrolment.status == EnrolmentStatus.EXPIRED
 
 
-def test_demo_step_enrols_with_progress_and_a_completion(app, session):
+def test_demo_step_enrols_with_progress_and_a_completion(session):
     from vcollege.catalogue.demo import sync_courses
     from vcollege.demo import DEMO_ACTOR, DemoContext, demo_learners, ensure_people
     from vcollege.learning.demo import enrol_demo_learners
 
     messages = []
-    ctx = DemoContext(session, NOW, DEMO_ACTOR, messages.append, {})
-    previous = app.config["COURSES_DIR"]
-    app.config["COURSES_DIR"] = str(FIXTURE_COURSES)
-    try:
-        with app.app_context():
-            ensure_people(ctx)
-            sync_courses(ctx)
-            session.commit()  # leaving the app context rolls back what is not committed
-        enrol_demo_learners(ctx)
-        first = (count(session, Enrolment), count(session, Completion))
-        enrol_demo_learners(ctx)  # idempotent
-    finally:
-        app.config["COURSES_DIR"] = previous
+    ctx = DemoContext(session, NOW, DEMO_ACTOR, messages.append, {}, {"COURSES_DIR": str(FIXTURE_COURSES)})
+    ensure_people(ctx)
+    sync_courses(ctx)
+    enrol_demo_learners(ctx)
+    first = (count(session, Enrolment), count(session, Completion))
+    enrol_demo_learners(ctx)  # idempotent
     assert first == (count(session, Enrolment), count(session, Completion))
     assert first[0] >= 8 and first[1] >= 1, messages
     ids = [p.id for p in demo_learners(session)]
