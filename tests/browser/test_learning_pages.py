@@ -121,7 +121,7 @@ def test_language_notice_and_switcher(page, live_server):
     page.goto(f"{live_server.url}/learn/cites-basics/modules/appendices")
     expect(page.get_by_role("note").first).to_contain_text("not available in Russian")
     switcher = page.get_by_role("navigation", name="Course language")
-    switcher.get_by_role("link", name="French").click()
+    switcher.get_by_role("link", name="Français").click()
     expect(page.locator("article.lesson")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("note")).to_have_count(0)
 

@@ -102,6 +102,18 @@ def enrolment_status_label(status) -> str:
     return str(STATUS_LABELS.get(EnrolmentStatus(status), status))
 
 
+@bp.app_template_global()
+def language_autonym(code: str) -> str:
+    """A language named in itself (`fr` -> "Français"), as a language switcher shows it."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:] if name else code
+
+
 @bp.app_template_filter("score")
 def score_filter(value) -> str:
     return "—" if value is None else f"{format_decimal(round(float(value), 1))} %"
