@@ -17,8 +17,8 @@ role_changed = signals.signal("role-changed")  # person, role, granted: bool
 
 # learning
 enrolment_created = signals.signal("enrolment-created")  # enrolment
-completion_recorded = signals.signal("completion-recorded")  # completion
-score_changed = signals.signal("score-changed")  # enrolment, score
+completion_recorded = signals.signal("completion-recorded")  # completion (score None when the whole course was waived)
+score_changed = signals.signal("score-changed")  # person, course_slug, score (0-100), key (unique per change), enrolment
 credential_revoked = signals.signal("credential-revoked")  # completion, reason
 
 # scholarships
