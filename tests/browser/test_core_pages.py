@@ -38,6 +38,7 @@ def test_home_is_accessible_and_switches_language(page, live_server):
     page.get_by_label("Language").select_option("fr")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("link", name="Connexion du personnel").first).to_be_visible()
+    page.wait_for_load_state("load")  # app.js submits the menu on change once it has run
     page.get_by_label("Langue").select_option("es")
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.locator(".figure").first).to_contain_text("Partes")
