@@ -102,10 +102,16 @@ def register_errors(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from vcollege.core.views import bp as core_pages
+    from vcollege.lti.views import bp as lti_pages
     from vcollege.web.views import bp as web_pages
 
     app.register_blueprint(web_pages)
     app.register_blueprint(core_pages)
+    app.register_blueprint(lti_pages)
+    if app.config["ENV"] in ("development", "demo"):
+        from vcollege.lti.devlms import bp as dev_lms  # never in production
+
+        app.register_blueprint(dev_lms)
 
 
 def register_api_blueprints(app: Flask) -> None:

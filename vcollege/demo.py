@@ -96,7 +96,13 @@ def ensure_people(ctx: DemoContext) -> None:
     ctx.echo(f"People: {created} created.")
 
 
-DEMO_STEPS: list[DemoStep] = [ensure_parties, ensure_people]
+def _ensure_dev_lms(ctx: DemoContext) -> None:
+    from vcollege.lti.demo import ensure_dev_lms
+
+    ensure_dev_lms(ctx)
+
+
+DEMO_STEPS: list[DemoStep] = [ensure_parties, ensure_people, _ensure_dev_lms]
 
 
 def add_demo_step(step: DemoStep) -> None:
