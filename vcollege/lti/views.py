@@ -30,11 +30,10 @@ from sqlalchemy import select
 from vcollege.auth import current_actor, require_permission, sign_in
 from vcollege.errors import InvalidInput, VCollegeError, problem_response, wants_problem_json
 from vcollege.extensions import csrf, db, utcnow
-from vcollege.lti import ags
+from vcollege.lti import ags, deep_linking
 from vcollege.lti.deep_linking import (
     CatalogueFilters,
     answer_deep_link,
-    catalogue_items,
     check_deep_linking_launch,
     deep_linking_settings,
 )
@@ -213,11 +212,11 @@ def deep_link(launch_id: str):
     except ValidationError as exc:
         raise InvalidInput.from_validation_error(exc) from None
     filters = CatalogueFilters(**args)
-    items = catalogue_items(db.session, filters)
+    items = deep_linking.catalogue_items(db.session, filters)
     errors: dict = {}
     if request.method == "POST":
         chosen_slugs = request.form.getlist("course")
-        everything = {item.slug: item for item in catalogue_items(db.session, CatalogueFilters())}
+        everything = {item.slug: item for item in deep_linking.catalogue_items(db.session, CatalogueFilters())}
         unknown = [slug for slug in chosen_slugs if slug not in everything]
         try:
             if unknown:
@@ -231,7 +230,7 @@ def deep_link(launch_id: str):
             g.lti_form_actions = [origin_of(answer.return_url)]
             return render_template("lti/deep_link_return.html", answer=answer)
     settings = deep_linking_settings(record)
-    all_items = catalogue_items(db.session, CatalogueFilters())
+    all_items = deep_linking.catalogue_items(db.session, CatalogueFilters())
     options = {
         "language": sorted({lang for item in all_items for lang in item.languages}),
         "audience": sorted({a for item in all_items for a in item.audiences}),
