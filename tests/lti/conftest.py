@@ -88,3 +88,30 @@ def tool_jwks(session, platform, now):
 
     refresh()
     return refresh
+
+
+@pytest.fixture
+def client(app, db):
+    """The test client, with `g` emptied before each request.
+
+    The `db` fixture keeps one app context open for the whole test, and Flask reuses it for
+    the client's requests, so `g` (the cached actor, the signed-in user, the locale) would
+    leak from one request to the next; a browser's requests share nothing of the kind.
+    """
+    from flask import g
+    from flask.testing import FlaskClient
+
+    from vcollege.extensions import limiter
+
+    class FreshClient(FlaskClient):
+        def open(self, *args, **kwargs):
+            for name in ("actor", "_login_user", "_flask_babel", "lti_form_actions"):
+                g.pop(name, None)
+            return super().open(*args, **kwargs)
+
+    limiter.reset()
+    app.test_client_class = FreshClient
+    try:
+        yield app.test_client()
+    finally:
+        app.test_client_class = None

@@ -166,31 +166,45 @@ def due_rows(session: Session, *, now: dt.datetime, limit: int = BATCH) -> list[
 def drain_outbox(session: Session, *, now: dt.datetime, cache: TokenCache = TOKENS) -> dict[str, int]:
     """Try every due row once; record successes, and failures with their next attempt."""
     counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
-    for row in due_rows(session, now=now):
-        platform = row.resource_link.deployment.platform
-        if platform.status != PlatformStatus.ACTIVE:
-            counts["held"] += 1
-            continue
-        try:
-            send_row(session, row, now=now, cache=cache)
-        except ServiceFailed as exc:
-            row.attempts += 1
-            row.last_error = str(exc)[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = OutboxStatus.FAILED
-                counts["failed"] += 1
-            else:
-                row.next_attempt_at = now + backoff(row.attempts)
-                counts["retrying"] += 1
-            log.warning("AGS score %s not sent (attempt %s): %s", row.id, row.attempts, exc)
-        else:
-            row.attempts += 1
-            row.status = OutboxStatus.SENT
-            row.sent_at = now
-            row.last_error = None
-            counts["sent"] += 1
-        session.flush()
+    seen: set[int] = set()
+    for _ in range(5):  # a sent row may release the next one of its pair in the same run
+        rows = [row for row in due_rows(session, now=now) if row.id not in seen]
+        if not rows:
+            break
+        sent_before = counts["sent"]
+        for row in rows:
+            seen.add(row.id)
+            _attempt(session, row, counts, now=now, cache=cache)
+        if counts["sent"] == sent_before:
+            break
     return counts
+
+
+def _attempt(session: Session, row: AgsOutbox, counts: dict[str, int], *, now: dt.datetime, cache: TokenCache) -> None:
+    """One attempt at one row: sent, or failed with its next attempt (or given up)."""
+    platform = row.resource_link.deployment.platform
+    if platform.status != PlatformStatus.ACTIVE:
+        counts["held"] += 1
+        return
+    try:
+        send_row(session, row, now=now, cache=cache)
+    except ServiceFailed as exc:
+        row.attempts += 1
+        row.last_error = str(exc)[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = OutboxStatus.FAILED
+            counts["failed"] += 1
+        else:
+            row.next_attempt_at = now + backoff(row.attempts)
+            counts["retrying"] += 1
+        log.warning("AGS score %s not sent (attempt %s): %s", row.id, row.attempts, exc)
+    else:
+        row.attempts += 1
+        row.status = OutboxStatus.SENT
+        row.sent_at = now
+        row.last_error = None
+        counts["sent"] += 1
+    session.flush()
 
 
 def drain_ags_outbox_job(session: Session, now: dt.datetime, config: dict) -> str:
