@@ -102,6 +102,7 @@ class TestPlatform:
         self.registrations: list[dict] = []
         self.deep_link_responses: list[dict] = []
         self.lineitem_page_size = 2
+        self.pages: dict[str, str] = {}
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -219,6 +220,34 @@ class TestPlatform:
         params.update(extra)
         return params
 
+    def course_page(self, name: str, tool_login_url: str, user: str, hint: str, *, storage: bool) -> str:
+        """An LMS course page framing the tool's login initiation; with `storage`, the page
+        offers the LTI client-side postMessage storage (`lti_storage_target=_parent`)."""
+        extra = {"lti_storage_target": "_parent"} if storage else {}
+        src = tool_login_url + "?" + urlencode(self.login_params(user, hint, **extra))
+        script = """
+<script>
+  var store = {};
+  window.addEventListener("message", function (event) {
+    var m = event.data || {};
+    if (m.subject === "lti.put_data") {
+      store[event.origin + "|" + m.key] = m.value;
+      event.source.postMessage({subject: "lti.put_data.response", message_id: m.message_id, key: m.key, value: m.value}, event.origin);
+    } else if (m.subject === "lti.get_data") {
+      event.source.postMessage({subject: "lti.get_data.response", message_id: m.message_id, key: m.key,
+                                value: store[event.origin + "|" + m.key]}, event.origin);
+    } else if (m.subject === "lti.capabilities") {
+      event.source.postMessage({subject: "lti.capabilities.response", message_id: m.message_id,
+                                supported_messages: [{subject: "lti.put_data"}, {subject: "lti.get_data"}]}, event.origin);
+    }
+  });
+</script>""" if storage else ""
+        self.pages[f"/{name}"] = (
+            f'<!doctype html><html lang="en"><title>LMS course</title><h1>LMS course page</h1>{script}'
+            f'<iframe id="tool" title="vcollege" src="{html.escape(src)}" width="1000" height="700"></iframe></html>'
+        )
+        return f"{self.origin}/{name}"
+
     # --- HTTP ----------------------------------------------------------------------
     def wsgi(self, environ, start_response):
         request = Request(environ)
@@ -246,6 +275,8 @@ class TestPlatform:
 
     def route(self, request: Request) -> Response:
         path = request.path
+        if path in self.pages:
+            return Response(self.pages[path], mimetype="text/html")
         if path == "/jwks":
             with self.lock:
                 self.jwks_fetches += 1

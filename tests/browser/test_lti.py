@@ -1,0 +1,216 @@
+"""LTI in Chromium: launches inside a cross-site iframe (LMS page on 127.0.0.1, tool on
+localhost), the development LMS end to end, and the Secretariat's LTI pages."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import NOW, PASSWORD
+from tests.lti.platform import LEARNER, TestPlatform
+
+
+@pytest.fixture
+def lms(live_server):
+    from vcollege.core.permissions import Actor
+    from vcollege.lti.platforms import register_platform
+
+    platform = TestPlatform()
+    platform.tool_launch_url = live_server.url + "/lti/launch"
+    platform.add_user("Learner-1", "Wanjiru Kamau", roles=[LEARNER], locale="en-GB")
+    platform.resource_link_message("link-1", link_id="Link-1", custom={"course": "intro-cites"})
+    with live_server.session() as session:
+        register_platform(session, issuer=platform.issuer, client_id=platform.client_id,
+                          deployment_ids=[platform.deployment_id], auth_login_url=platform.auth_url,
+                          auth_token_url=platform.token_url, key_set_url=platform.jwks_url, name="Browser LMS",
+                          actor=Actor.operator("tests"), now=NOW, active=True)
+    yield platform
+    platform.stop()
+
+
+@contextmanager
+def production_cookies(app):
+    """SameSite=None; Secure; Partitioned, as production over HTTPS sends them (Chromium
+    treats http://localhost as a secure origin)."""
+    keys = ("SESSION_COOKIE_SECURE", "SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_PARTITIONED")
+    saved = {k: app.config[k] for k in keys}
+    app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_PARTITIONED=True)
+    try:
+        yield
+    finally:
+        app.config.update(saved)
+
+
+def _launched(live_server, platform, subject="Learner-1"):
+    from sqlalchemy import select
+
+    from vcollege.lti.models import LtiIdentity
+
+    with live_server.session() as session:
+        identity = session.scalar(select(LtiIdentity).where(LtiIdentity.issuer == platform.issuer,
+                                                            LtiIdentity.subject == subject))
+        return identity.person.name if identity else None
+
+
+def test_cross_site_iframe_launch_with_partitioned_cookies(page, live_server, lms):
+    with production_cookies(live_server.app):
+        page.goto(lms.course_page("course-cookies", live_server.url + "/lti/login", "Learner-1", "link-1", storage=False))
+        # the launch opens the course page inside the frame (the catalogue area serves it)...
+        page.frames[1].wait_for_url(re.compile(r".*/catalogue/intro-cites\?lang=en"))
+        # ...and the learner is signed in there: the partitioned session cookie is sent
+        page.frames[1].goto(live_server.url + "/")
+        expect(page.frame_locator("#tool").locator(".who")).to_have_text("Wanjiru Kamau")
+    assert _launched(live_server, lms) == "Wanjiru Kamau"
+
+
+def test_cross_site_iframe_launch_through_platform_storage(page, live_server, lms):
+    # development cookies (no SameSite=None): the browser keeps no tool cookie in the frame,
+    # so the tool checks the state through the platform's postMessage storage
+    page.goto(lms.course_page("course-storage", live_server.url + "/lti/login", "Learner-1", "link-1", storage=True))
+    page.frames[1].wait_for_url(re.compile(r".*/catalogue/intro-cites.*"))
+    assert _launched(live_server, lms) == "Wanjiru Kamau"
+
+
+def test_cross_site_iframe_without_cookies_or_storage_offers_a_new_window(page, live_server, lms):
+    page.goto(lms.course_page("course-blocked", live_server.url + "/lti/login", "Learner-1", "link-1", storage=False))
+    frame = page.frame_locator("#tool")
+    button = frame.get_by_role("link", name="Open in a new window")
+    expect(button).to_be_visible()
+    assert _launched(live_server, lms) is None  # the refused launch wrote nothing
+    with page.context.expect_page() as popup_info:
+        button.click()
+    popup = popup_info.value
+    popup.wait_for_url(re.compile(r".*/catalogue/intro-cites.*"))
+    popup.goto(live_server.url + "/")  # a first-party window keeps the session
+    expect(popup.locator(".who")).to_have_text("Wanjiru Kamau")
+    assert _launched(live_server, lms) == "Wanjiru Kamau"
+
+
+def _staff(live_server, role, email):
+    from vcollege.core.accounts import create_staff_account, find_account
+    from vcollege.core.permissions import Actor
+
+    with live_server.session() as session:
+        if find_account(session, email) is None:
+            create_staff_account(session, email=email, password=PASSWORD, name=f"LTI {role.value}", roles=[role],
+                                 actor=Actor.operator("tests"), now=NOW, party="CH")
+
+
+def _sign_in(page, live_server, email):
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".flash")).to_contain_text("Signed in as")
+
+
+def test_secretariat_registers_and_approves_a_platform(page, live_server):
+    from vcollege.core.models import Role
+
+    _staff(live_server, Role.SECRETARIAT, "lti-officer@example.org")
+    _sign_in(page, live_server, "lti-officer@example.org")
+    page.get_by_role("link", name="LMS platforms").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("LMS platforms")
+    page.get_by_label("Issuer").fill("https://moodle.browser.example.org")
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator("#client_id-error")).to_be_visible()
+    expect(page.get_by_label("Client id")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Name").fill("Browser Moodle")
+    page.get_by_label("Client id").fill("moodle-1")
+    page.get_by_label("Deployment ids").fill("1")
+    page.get_by_label("Authentication request URL").fill("https://moodle.browser.example.org/mod/lti/auth.php")
+    page.get_by_label("Access token URL").fill("https://moodle.browser.example.org/mod/lti/token.php")
+    page.get_by_label("Public keyset URL").fill("https://moodle.browser.example.org/mod/lti/certs.php")
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator(".flash")).to_contain_text("Browser Moodle registered")
+    expect(page.locator(".badge")).to_have_text("Waiting for approval")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".badge")).to_have_text("Active")
+    page.goto(live_server.url + "/lti/tool-configuration")
+    expect(page.locator("#canvas-json")).to_contain_text('"oidc_initiation_url"')
+
+
+def test_scores_page_for_trainers_and_phone_layout(page, phone, live_server):
+    from vcollege.core.models import Role
+
+    _staff(live_server, Role.TRAINER, "lti-trainer@example.org")
+    _sign_in(page, live_server, "lti-trainer@example.org")
+    page.get_by_role("link", name="LMS scores").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Scores for the LMS")
+    expect(page.locator("caption")).to_be_visible()
+    phone.goto(live_server.url + "/lti/tool-configuration")  # the sign-in page on a phone
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_development_lms_deep_links_launches_and_receives_scores(page, live_server, monkeypatch):
+    import datetime as dt
+    from dataclasses import dataclass
+
+    from sqlalchemy import select
+
+    from vcollege import events
+    from vcollege.core.models import Person, Role
+    from vcollege.core.people import create_person
+    from vcollege.core.permissions import Actor
+    from vcollege.demo import DEMO_ACTOR, DemoContext
+    from vcollege.lti import deep_linking
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.demo import ensure_dev_lms
+    from vcollege.lti.models import LtiIdentity
+
+    monkeypatch.setattr(deep_linking, "catalogue_items", lambda session, filters: [
+        deep_linking.CatalogueItem("intro-cites", "Introduction to CITES", "", ("en",), ("customs",), ("permits",))])
+    with live_server.session() as session:
+        ensure_dev_lms(DemoContext(session, NOW, DEMO_ACTOR, lambda text: None, {}))
+        for name, role in (("Dev Trainer", Role.TRAINER), ("Dev Learner", Role.LEARNER)):
+            if session.scalar(select(Person).where(Person.name == name)) is None:
+                create_person(session, name=name, email=f"{name.split()[1].lower()}@dev.example.org",
+                              roles=(role,), actor=Actor.operator("tests"), now=NOW)
+
+    page.goto(live_server.url + "/dev/lms")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Development LMS")
+    page.get_by_label("Person").select_option(label="Dev Trainer")
+    page.get_by_label("LMS role").select_option("Instructor")
+    page.get_by_role("button", name="Launch").click()
+    tool = page.frame_locator("iframe[name=tool-frame]")
+
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Choose courses for your learning platform")
+    tool.get_by_label("Introduction to CITES").check()
+    tool.get_by_role("button", name="Add to my course").click()
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Content added")
+
+    page.goto(live_server.url + "/dev/lms")
+    page.get_by_label("Person").select_option(label="Dev Learner")
+    page.get_by_label("Activity").select_option(label="Introduction to CITES (intro-cites)")
+    page.get_by_role("button", name="Launch").click()
+    page.frames[1].wait_for_url(re.compile(r".*/catalogue/intro-cites.*"))
+
+    @dataclass
+    class Completion:
+        id: int
+        person: object
+        course_version: object
+        score: float
+        completed_at: dt.datetime
+
+    @dataclass
+    class Version:
+        course: object
+
+    @dataclass
+    class Course:
+        slug: str
+
+    with live_server.session() as session:
+        learner = session.scalar(select(LtiIdentity).where(LtiIdentity.subject.like("dev-%"))
+                                 .join(LtiIdentity.person).where(Person.name == "Dev Learner")).person
+        events.completion_recorded.send("learning", session=session, now=NOW, completion=Completion(
+            991, learner, Version(Course("intro-cites")), 92.0, NOW))
+    with live_server.session() as session:
+        assert drain_outbox(session, now=NOW)["sent"] == 1
+    page.goto(live_server.url + "/dev/lms")
+    expect(page.locator("tbody")).to_contain_text("92.0 / 100")
+    expect(page.locator("tbody")).to_contain_text("Completed · FullyGraded")
