@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import secrets
 import threading
@@ -22,8 +23,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
-
-import logging
 
 import jwt
 from cryptography.hazmat.primitives import serialization

@@ -72,7 +72,7 @@ def test_instructor_picks_courses_and_the_platform_gets_signed_items(session, re
     assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "opaque-Data-1"
     items = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
     assert [i["custom"] for i in items] == [{"course": "intro-cites"}, {"course": "ndf"}]
-    for item, slug, title in zip(items, ("intro-cites", "ndf"), ("Introduction to CITES", "Non-detriment findings")):
+    for item, slug, title in zip(items, ("intro-cites", "ndf"), ("Introduction to CITES", "Non-detriment findings"), strict=True):
         assert item["type"] == "ltiResourceLink" and item["url"] == "http://localhost/lti/launch"
         assert item["title"] == title
         assert item["lineItem"] == {"scoreMaximum": 100, "label": title, "resourceId": slug}

@@ -43,9 +43,8 @@ def test_cli_adds_lists_shows_and_removes_a_platform(session, runner):
 
 
 def test_cli_refuses_bad_urls_and_writes_nothing(session, runner):
-    from vcollege.lti.models import LtiPlatform
-
     from vcollege.errors import InvalidInput
+    from vcollege.lti.models import LtiPlatform
 
     result = runner.invoke(args=[*ADD[:-1], "not-a-url"])
     assert result.exit_code == 1
@@ -145,7 +144,13 @@ def test_jwks_publishes_the_signing_key(client):
 
 def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(session, runner, now):
     from vcollege.core.models import AuditEntry
-    from vcollege.lti.keys import KEY_OVERLAP, ensure_signing_key, jwks, prune_retired_keys, signing_key
+    from vcollege.lti.keys import (
+        KEY_OVERLAP,
+        ensure_signing_key,
+        jwks,
+        prune_retired_keys,
+        signing_key,
+    )
 
     old = ensure_signing_key(session, now=now)
     token = jwt.encode({"iss": "tool", "exp": 2_000_000_000}, old.private_key_pem, algorithm="RS256",
@@ -157,7 +162,7 @@ def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(session, r
     published = jwks(session, now=now)
     assert {k["kid"] for k in published["keys"]} == {old.kid, new.kid}
     # a platform holding our JWKS still verifies a token signed before the rotation, and new ones
-    for signed, key in ((token, old), (jwt.encode({"iss": "tool"}, new.private_key_pem, algorithm="RS256",
+    for signed, _key in ((token, old), (jwt.encode({"iss": "tool"}, new.private_key_pem, algorithm="RS256",
                                                   headers={"kid": new.kid}), new)):
         kid = jwt.get_unverified_header(signed)["kid"]
         jwk = next(k for k in published["keys"] if k["kid"] == kid)

@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session
 from vcollege.core.models import Role
 from vcollege.errors import Forbidden, InvalidInput, NotFound
 from vcollege.lti.keys import ensure_signing_key
-from vcollege.lti.launches import DEEP_LINKING_REQUEST, DEEP_LINKING_SETTINGS, DEPLOYMENT_ID, ROLES, map_roles
+from vcollege.lti.launches import (
+    DEEP_LINKING_REQUEST,
+    DEEP_LINKING_SETTINGS,
+    DEPLOYMENT_ID,
+    ROLES,
+    map_roles,
+)
 from vcollege.lti.models import LtiLaunch
 from vcollege.lti.tool import PlatformRegistration
 

@@ -22,9 +22,9 @@ import requests
 from sqlalchemy.orm import Session
 
 from vcollege.errors import BadRequest
+from vcollege.lti.launches import lti_actor
 from vcollege.lti.models import LtiPlatform
 from vcollege.lti.platforms import origin_of, register_platform
-from vcollege.lti.launches import lti_actor
 from vcollege.lti.tool import HTTP_TIMEOUT, http_session
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"

@@ -390,7 +390,7 @@ def scores():
 @bp.post("/scores/<int:row_id>/retry")
 @require_permission(LTI_SCORES)
 def retry_score(row_id: int):
-    row = ags.retry_row(db.session, ags.get_row(db.session, row_id), actor=current_actor(), now=utcnow())
+    ags.retry_row(db.session, ags.get_row(db.session, row_id), actor=current_actor(), now=utcnow())
     db.session.commit()
     flash(_("The score will be sent again at the next run."))
     return redirect(url_for("lti.scores", status=request.form.get("status") or None))
