@@ -237,3 +237,34 @@ def test_next_link_keeps_the_url_exactly(header, expected):
     from vcollege.lti.tool import next_link
 
     assert next_link(header) == expected
+
+
+def test_a_down_platform_is_tried_once_per_run(session, registered, driver, platform, tool_jwks):
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox
+
+    platform.add_user("Learner-2", "Sita Gurung")
+    first = _learner(session, driver)
+    second = _learner(session, driver, user="Learner-2")
+    _complete(session, first, completion_id=1)
+    _complete(session, second, completion_id=2)
+    platform.fail_scores = 5
+    counts = drain_outbox(session, now=NOW)
+    assert counts == {"sent": 0, "retrying": 1, "failed": 0, "held": 1}
+    assert platform.score_requests == 1  # the second row did not wait on the down LMS
+    rows = session.query(AgsOutbox).order_by(AgsOutbox.id).all()
+    assert [r.attempts for r in rows] == [1, 0]
+    platform.fail_scores = 0
+    assert drain_outbox(session, now=NOW + dt.timedelta(minutes=1))["sent"] == 2
+
+
+def test_an_unreachable_platform_is_retried_later(session, registered, driver, platform, tool_jwks):
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    platform.stop()  # the LMS is gone: connection refused
+    assert drain_outbox(session, now=NOW)["retrying"] == 1
+    row = session.query(AgsOutbox).one()
+    assert row.status == "pending" and "unreachable" in row.last_error

@@ -276,7 +276,8 @@ def test_launch_without_course_shows_a_page(session, registered, driver, platfor
     platform.resource_link_message("bare", link_id="Link-9", custom={})
     response, _ = driver.launch("Teacher-1", "bare")
     assert response.status_code == 200
-    assert "No course linked yet" in response.get_data(as_text=True)
+    # in the launch locale (the teacher's LMS speaks Spanish)
+    assert "Todavía no hay ningún curso vinculado" in response.get_data(as_text=True)
 
 
 def test_lti_endpoints_need_no_csrf_token(app, registered, driver):
@@ -286,3 +287,67 @@ def test_lti_endpoints_need_no_csrf_token(app, registered, driver):
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
     assert response.status_code == 302
+
+
+def test_storage_path_confirms_once_without_any_cookie(session, registered, driver, platform):
+    from vcollege.lti.models import LtiIdentity, LtiLaunch
+
+    import html as html_lib
+    import re
+
+    from tests.lti.platform import query_of
+
+    login = driver.login(lti_storage_target="_parent")
+    next_url = html_lib.unescape(re.search(r'data-next="([^"]+)"', login.get_data(as_text=True)).group(1))
+    query = query_of(next_url)
+    record = session.query(LtiLaunch).filter_by(state=query["state"]).one()
+    assert record.storage_target == "_parent"
+    driver.client.delete_cookie(f"lti_state_{query['state']}", path="/lti/")
+    page = driver.post_launch(platform.authorize(query))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="lti-storage-launch"' in html and 'data-target="_parent"' in html
+    assert f'data-origin="{platform.origin}"' in html
+    assert count(session, LtiIdentity) == 0  # nothing applied before the browser confirms
+    confirm = record.confirm_token
+    wrong = driver.client.post("/lti/launch/confirm", data={"state": record.state, "confirm": "guess"},
+                               headers={"Accept": "application/json"})
+    assert wrong.status_code == 400 and count(session, LtiIdentity) == 0
+    done = driver.client.post("/lti/launch/confirm", data={"state": record.state, "confirm": confirm})
+    assert done.status_code == 302 and done.location.startswith("/catalogue/intro-cites")
+    assert count(session, LtiIdentity) == 1
+    again = driver.client.post("/lti/launch/confirm", data={"state": record.state, "confirm": confirm},
+                               headers={"Accept": "application/json"})
+    assert again.status_code == 400 and again.json["code"] == "lti-state-mismatch"
+
+
+def test_login_with_storage_target_answers_the_storage_page(registered, driver, platform):
+    response = driver.login(lti_storage_target="_parent")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="lti-storage-login"' in html and platform.auth_url in html
+    assert response.headers["Set-Cookie"].startswith("lti_state_")
+
+
+def test_state_cookie_attributes_follow_the_cookie_settings(app, registered, driver):
+    plain = driver.login().headers.get("Set-Cookie")
+    assert "HttpOnly" in plain and "Path=/lti/" in plain and "SameSite" not in plain and "Secure" not in plain
+    app.config.update(SESSION_COOKIE_SECURE=True)
+    try:
+        secure = driver.login().headers.get("Set-Cookie")
+    finally:
+        app.config.update(SESSION_COOKIE_SECURE=False)
+    assert "Secure" in secure and "SameSite=None" in secure and "Partitioned" in secure
+
+
+def test_prune_forgets_old_logins_and_launch_data(session, registered, driver, now):
+    import datetime as dt
+
+    from vcollege.lti.launches import prune_launches
+    from vcollege.lti.models import LtiLaunch
+
+    driver.launch()
+    driver.auth_query()  # a login never completed
+    assert count(session, LtiLaunch) == 2
+    assert prune_launches(session, now=dt.datetime.now(dt.UTC)) == 0
+    assert prune_launches(session, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)) == 2

@@ -167,6 +167,7 @@ def drain_outbox(session: Session, *, now: dt.datetime, cache: TokenCache = TOKE
     """Try every due row once; record successes, and failures with their next attempt."""
     counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
     seen: set[int] = set()
+    down: set[int] = set()  # platforms that did not answer in this run: their rows wait
     for _ in range(5):  # a sent row may release the next one of its pair in the same run
         rows = [row for row in due_rows(session, now=now) if row.id not in seen]
         if not rows:
@@ -174,18 +175,27 @@ def drain_outbox(session: Session, *, now: dt.datetime, cache: TokenCache = TOKE
         sent_before = counts["sent"]
         for row in rows:
             seen.add(row.id)
-            _attempt(session, row, counts, now=now, cache=cache)
+            platform_id = row.resource_link.deployment.platform_id
+            if platform_id in down:
+                counts["held"] += 1
+                continue
+            if not _attempt(session, row, counts, now=now, cache=cache):
+                down.add(platform_id)
         if counts["sent"] == sent_before:
             break
     return counts
 
 
-def _attempt(session: Session, row: AgsOutbox, counts: dict[str, int], *, now: dt.datetime, cache: TokenCache) -> None:
-    """One attempt at one row: sent, or failed with its next attempt (or given up)."""
+def _attempt(session: Session, row: AgsOutbox, counts: dict[str, int], *, now: dt.datetime, cache: TokenCache) -> bool:
+    """One attempt at one row: sent, or failed with its next attempt (or given up).
+
+    False when the platform itself is unreachable or failing (no answer, or 5xx), so that the
+    run does not wait on it once per row.
+    """
     platform = row.resource_link.deployment.platform
     if platform.status != PlatformStatus.ACTIVE:
         counts["held"] += 1
-        return
+        return True
     try:
         send_row(session, row, now=now, cache=cache)
     except ServiceFailed as exc:
@@ -198,6 +208,8 @@ def _attempt(session: Session, row: AgsOutbox, counts: dict[str, int], *, now: d
             row.next_attempt_at = now + backoff(row.attempts)
             counts["retrying"] += 1
         log.warning("AGS score %s not sent (attempt %s): %s", row.id, row.attempts, exc)
+        session.flush()
+        return not exc.platform_down
     else:
         row.attempts += 1
         row.status = OutboxStatus.SENT
@@ -205,6 +217,7 @@ def _attempt(session: Session, row: AgsOutbox, counts: dict[str, int], *, now: d
         row.last_error = None
         counts["sent"] += 1
     session.flush()
+    return True
 
 
 def drain_ags_outbox_job(session: Session, now: dt.datetime, config: dict) -> str:

@@ -74,6 +74,11 @@ class MissingClaim(LaunchRefused):
 class ServiceFailed(Exception):
     """An LMS service call (token, AGS, NRPS, registration) failed; the caller decides."""
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, *, unreachable: bool = False):
         super().__init__(message)
         self.status = status
+        self.unreachable = unreachable  # no answer at all (connection refused, time-out)
+
+    @property
+    def platform_down(self) -> bool:
+        return self.unreachable or (self.status or 0) >= 500

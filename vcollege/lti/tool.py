@@ -37,6 +37,7 @@ from vcollege.lti.platforms import find_deployment, find_platform, platforms_of_
 
 USER_AGENT = "vcollege-lti/1.0 (+https://cites.org; LTI 1.3 tool)"
 HTTP_TIMEOUT = 15  # seconds, for every call to an LMS
+KEY_SET_TIMEOUT = 5  # seconds: a launch waits on it
 KEY_SET_TTL = dt.timedelta(hours=1)
 
 
@@ -123,7 +124,7 @@ def fetch_key_set(platform: LtiPlatform, *, now: dt.datetime, force: bool = Fals
         return platform.key_set, False
     client = client or http_session()
     try:
-        response = client.get(platform.key_set_url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
+        response = client.get(platform.key_set_url, timeout=KEY_SET_TIMEOUT, headers={"Accept": "application/json"})
         response.raise_for_status()
         key_set = response.json()
     except (requests.RequestException, ValueError) as exc:
@@ -241,7 +242,7 @@ class ToolServiceConnector(ServiceConnector):
                 "scope": " ".join(sorted(set(scopes))),
             }, headers={"Accept": "application/json"})
         except requests.RequestException as exc:
-            raise ServiceFailed(f"token endpoint unreachable: {exc}") from None
+            raise ServiceFailed(f"token endpoint unreachable: {exc}", unreachable=True) from None
         if not response.ok:
             raise ServiceFailed(f"token endpoint answered {response.status_code}: {response.text[:300]}", response.status_code)
         try:
@@ -264,7 +265,7 @@ class ToolServiceConnector(ServiceConnector):
             else:
                 response = self._requests_session.get(url, headers=headers, timeout=HTTP_TIMEOUT)
         except requests.RequestException as exc:
-            raise ServiceFailed(f"{url} unreachable: {exc}") from None
+            raise ServiceFailed(f"{url} unreachable: {exc}", unreachable=True) from None
         if response.status_code == 401:
             self.cache.drop(self._cache_key(scopes))  # revoked or expired early: fetch a new one next time
         if not response.ok:
