@@ -214,3 +214,36 @@ def test_development_lms_deep_links_launches_and_receives_scores(page, live_serv
     page.goto(live_server.url + "/dev/lms")
     expect(page.locator("tbody")).to_contain_text("92.0 / 100")
     expect(page.locator("tbody")).to_contain_text("Completed · FullyGraded")
+
+
+def test_dynamic_registration_page_tells_the_platform_to_close(page, live_server):
+    platform = TestPlatform()
+    try:
+        opener = platform.origin + "/Opener"
+        platform.pages["/Opener"] = (
+            '<!doctype html><html lang="en"><title>LMS admin</title><h1>Register a tool</h1>'
+            '<p id="closed">waiting</p><script>window.addEventListener("message", function (e) {'
+            ' if (e.data && e.data.subject === "org.imsglobal.lti.close") {'
+            ' document.getElementById("closed").textContent = "closed"; } });</script>'
+            f'<iframe id="tool" title="tool" src="{live_server.url}/lti/register?openid_configuration='
+            f'{platform.origin}/.well-known/openid-configuration&registration_token={platform.registration_token}"'
+            ' width="800" height="500"></iframe></html>')
+        page.goto(opener)
+        expect(page.frame_locator("#tool").get_by_role("heading", level=1)).to_have_text("Registration received")
+        expect(page.locator("#closed")).to_have_text("closed")
+        assert platform.registrations[0]["initiate_login_uri"] == live_server.url + "/lti/login"
+    finally:
+        platform.stop()
+
+
+def test_a_link_without_course_explains_itself_in_a_new_window_on_a_phone(phone, live_server, lms):
+    from urllib.parse import urlencode
+
+    lms.add_user("Teacher-9", "Claire Martin", roles=["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
+                 locale="fr-FR")
+    lms.resource_link_message("bare", link_id="Link-Bare", custom={})
+    # the "open in a new window" path: a top-level launch, where the state cookie survives
+    phone.goto(live_server.url + "/lti/login?" + urlencode(lms.login_params("Teacher-9", "bare")))
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Aucun cours lié pour l'instant")
+    assert phone.locator("html").get_attribute("lang") == "fr"
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375

@@ -290,12 +290,11 @@ def test_lti_endpoints_need_no_csrf_token(app, registered, driver):
 
 
 def test_storage_path_confirms_once_without_any_cookie(session, registered, driver, platform):
-    from vcollege.lti.models import LtiIdentity, LtiLaunch
-
     import html as html_lib
     import re
 
     from tests.lti.platform import query_of
+    from vcollege.lti.models import LtiIdentity, LtiLaunch
 
     login = driver.login(lti_storage_target="_parent")
     next_url = html_lib.unescape(re.search(r'data-next="([^"]+)"', login.get_data(as_text=True)).group(1))

@@ -411,7 +411,14 @@ def register():
         urls=ToolUrls(urls["base"], urls["login"], urls["launch"], urls["jwks"]), now=utcnow(),
     )
     db.session.commit()
-    return render_template("lti/registered.html", platform=platform)
+    response = make_response(render_template("lti/registered.html", platform=platform))
+    # The platform shows this page in its own frame before it is registered (or approved),
+    # so any site may frame it; it holds no control to click.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors *"
+    )
+    return response
 
 
 PLATFORM_STATUS_LABELS = {"pending": _l("Waiting for approval"), "active": _l("Active"), "disabled": _l("Disabled")}
