@@ -89,6 +89,7 @@ class TestPlatform:
         self.jwks_fetches = 0
         self.token_requests = 0
         self.used_jti: set[str] = set()
+        self.assertion_kids: list[str] = []
         self.tokens: dict[str, set[str]] = {}
         self.token_lifetime = 3600
         self.lineitems: dict[str, dict] = {}
@@ -330,6 +331,7 @@ class TestPlatform:
         if claims["iss"] != self.client_id or claims["sub"] != self.client_id or claims["jti"] in self.used_jti:
             return self._json({"error": "invalid_client"}, 401)
         self.used_jti.add(claims["jti"])
+        self.assertion_kids.append(kid)
         scopes = set(form.get("scope", "").split())
         token = "at-" + secrets.token_hex(12)
         self.tokens[token] = scopes

@@ -133,3 +133,28 @@ def test_deep_linking_without_ltiResourceLink_is_refused(session, registered, dr
 
 def test_unknown_or_expired_launch_id_is_not_found(client):
     assert client.get("/lti/deep-link/not-a-launch").status_code == 404
+
+
+def test_tool_key_rotation_seen_from_the_platform(session, registered, driver, platform, tool_jwks, runner):
+    """A response signed before the rotation still verifies; service calls after it use the new key."""
+    from vcollege.lti import ags, keys
+    from vcollege.lti.nrps import fetch_members
+
+    page_url = _start(driver)
+    html = driver.client.post(page_url, data={"course": "ndf"}).get_data(as_text=True)
+    old_token = re.search(r'name="JWT" value="([^"]+)"', html).group(1)
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+
+    assert runner.invoke(args=["lti", "keys", "rotate"]).exit_code == 0
+    new_kid = keys.signing_key(session).kid
+    assert new_kid != old_kid
+    platform.tool_jwks = driver.client.get("/lti/jwks").json  # the platform refreshes our key set
+    assert {k["kid"] for k in platform.tool_jwks["keys"]} == {old_kid, new_kid}
+    posted = requests.post(f"{platform.origin}/DeepLinkReturn", data={"JWT": old_token}, timeout=10)
+    assert posted.status_code == 200
+    # the next client assertion is signed with the new key, and the platform accepts it
+    from vcollege.lti.models import LtiContext
+
+    driver.launch()
+    members = fetch_members(session, session.query(LtiContext).one(), now=ags.dt.datetime.now(ags.dt.UTC))
+    assert members == [] and platform.assertion_kids == [new_kid]

@@ -14,6 +14,7 @@ Invariants held by the schema:
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -219,7 +220,7 @@ class AgsOutbox(db.Model):
     identity_id: Mapped[int] = mapped_column(ForeignKey("lti_identities.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     course_slug: Mapped[str] = mapped_column(String(120))
-    score: Mapped[float] = mapped_column(Numeric(6, 2))
+    score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     activity_progress: Mapped[str] = mapped_column(String(20))
     grading_progress: Mapped[str] = mapped_column(String(20))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the score's timestamp
