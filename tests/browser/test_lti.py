@@ -133,7 +133,7 @@ def test_secretariat_registers_and_approves_a_platform(page, live_server):
     expect(page.locator("#canvas-json")).to_contain_text('"oidc_initiation_url"')
 
 
-def test_scores_page_for_trainers_and_phone_layout(page, phone, live_server):
+def test_scores_page_for_trainers(page, live_server):
     from vcollege.core.models import Role
 
     _staff(live_server, Role.TRAINER, "lti-trainer@example.org")
@@ -141,8 +141,19 @@ def test_scores_page_for_trainers_and_phone_layout(page, phone, live_server):
     page.get_by_role("link", name="LMS scores").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Scores for the LMS")
     expect(page.locator("caption")).to_be_visible()
-    phone.goto(live_server.url + "/lti/tool-configuration")  # the sign-in page on a phone
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    expect(page.get_by_role("link", name="LMS platforms")).to_have_count(0)
+
+
+def test_lti_pages_fit_a_phone(phone, live_server, lms):
+    from vcollege.core.models import Role
+
+    _staff(live_server, Role.SECRETARIAT, "lti-phone@example.org")
+    _sign_in(phone, live_server, "lti-phone@example.org")
+    for path in ("/lti/platforms", "/lti/tool-configuration", "/lti/scores"):
+        phone.goto(live_server.url + path)
+        expect(phone.get_by_role("heading", level=1)).to_be_visible()
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{path}: horizontal scroll {width}px"
 
 
 def test_development_lms_deep_links_launches_and_receives_scores(page, live_server, monkeypatch):

@@ -268,3 +268,27 @@ def test_an_unreachable_platform_is_retried_later(session, registered, driver, p
     assert drain_outbox(session, now=NOW)["retrying"] == 1
     row = session.query(AgsOutbox).one()
     assert row.status == "pending" and "unreachable" in row.last_error
+
+
+def test_removing_a_platform_removes_what_hangs_on_it(session, registered, driver, platform, operator):
+    from vcollege.core.models import Person
+    from vcollege.lti.models import (
+        AgsOutbox,
+        LtiContext,
+        LtiDeployment,
+        LtiIdentity,
+        LtiLaunch,
+        LtiResourceLink,
+        LtiResourceLinkMember,
+    )
+    from vcollege.lti.platforms import remove_platform
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    assert count(session, AgsOutbox) == 1
+    remove_platform(session, registered, actor=operator, now=NOW)
+    session.expire_all()
+    for model in (LtiDeployment, LtiContext, LtiResourceLink, LtiResourceLinkMember, LtiLaunch, AgsOutbox):
+        assert count(session, model) == 0, model.__name__
+    # people and their LMS identity stay: they are the learner's, not the platform's
+    assert count(session, Person, Person.id == person.id) == 1 and count(session, LtiIdentity) == 1

@@ -13,14 +13,23 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vcollege.core.audit import record_audit
 from vcollege.core.models import Role
 from vcollege.core.permissions import Actor, define_permission
 from vcollege.errors import Conflict, InvalidInput, NotFound
-from vcollege.lti.models import LtiDeployment, LtiPlatform, PlatformStatus
+from vcollege.lti.models import (
+    AgsOutbox,
+    LtiContext,
+    LtiDeployment,
+    LtiLaunch,
+    LtiPlatform,
+    LtiResourceLink,
+    LtiResourceLinkMember,
+    PlatformStatus,
+)
 
 LTI_MANAGE = define_permission("lti:manage", "Register, approve and disable LMS platforms; rotate LTI keys")
 LTI_SCORES = define_permission(
@@ -119,10 +128,23 @@ def disable_platform(
 
 
 def remove_platform(session: Session, platform: LtiPlatform, *, actor: Actor, now: dt.datetime) -> None:
-    """Delete a registration with its deployments, contexts, links and launches."""
+    """Delete a registration with its deployments, contexts, links, launches and queued
+    scores; the people and their LMS identities stay."""
     actor.require(LTI_MANAGE)
     record_audit(session, actor, "lti.platform_removed", platform, now=now,
                  detail={"issuer": platform.issuer, "client_id": platform.client_id})
+    # Explicit deletes, in order: the schema cascades too, but not every SQLite connection
+    # enforces foreign keys.
+    deployments = select(LtiDeployment.id).where(LtiDeployment.platform_id == platform.id)
+    links = select(LtiResourceLink.id).where(LtiResourceLink.deployment_id.in_(deployments))
+    for statement in (
+        delete(AgsOutbox).where(AgsOutbox.resource_link_id.in_(links)),
+        delete(LtiResourceLinkMember).where(LtiResourceLinkMember.resource_link_id.in_(links)),
+        delete(LtiLaunch).where(LtiLaunch.platform_id == platform.id),
+        delete(LtiResourceLink).where(LtiResourceLink.deployment_id.in_(deployments)),
+        delete(LtiContext).where(LtiContext.deployment_id.in_(deployments)),
+    ):
+        session.execute(statement.execution_options(synchronize_session=False))
     session.delete(platform)
     session.flush()
 
