@@ -100,8 +100,9 @@ def test_launches_wait_for_the_secretariat_approval(session, client, platform, d
     ("bad-token", "registration_endpoint"),
     ("no-config", "openid_configuration"),
     ("foreign-issuer", "issuer"),
+    ("plain-http-in-production", "openid_configuration"),
 ])
-def test_dynamic_registration_refusals_write_nothing(session, client, platform, case, field):
+def test_dynamic_registration_refusals_write_nothing(session, app, client, platform, case, field):
     from vcollege.lti.models import LtiPlatform
 
     query = {"openid_configuration": platform.origin + "/.well-known/openid-configuration",
@@ -112,7 +113,12 @@ def test_dynamic_registration_refusals_write_nothing(session, client, platform, 
         query["openid_configuration"] = platform.origin + "/nothing-here"
     elif case == "foreign-issuer":
         platform.issuer = "https://elsewhere.example.org"
-    response = client.get("/lti/register", query_string=query, headers={"Accept": "application/json"})
+    elif case == "plain-http-in-production":
+        app.config["ENV"] = "production"
+    try:
+        response = client.get("/lti/register", query_string=query, headers={"Accept": "application/json"})
+    finally:
+        app.config["ENV"] = "development"
     assert response.status_code == 400
     assert response.json["code"] == "lti-registration-failed" and field in response.json["errors"]
     assert count(session, LtiPlatform) == 0

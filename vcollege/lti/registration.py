@@ -6,9 +6,11 @@ configuration, posts its own registration to the platform's registration endpoin
 the answer as a `pending` platform: its launches are refused until the Secretariat approves.
 
 Invariants:
-- the configuration's `issuer` must be the prefix (same origin) of the configuration URL;
-- the registration endpoint must be on the issuer's origin, so a forged configuration cannot
+- the configuration's `issuer` must be on the host of the configuration URL (the
+  specification's issuer check);
+- the registration endpoint must be on the issuer's host, so a forged configuration cannot
   make the tool post its registration elsewhere;
+- with `require_https` (production), every URL must be https;
 - nothing is stored unless the platform accepted the registration and gave a client id.
 """
 
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 from vcollege.errors import BadRequest
 from vcollege.lti.launches import lti_actor
 from vcollege.lti.models import LtiPlatform
-from vcollege.lti.platforms import origin_of, register_platform
+from vcollege.lti.platforms import register_platform
 from vcollege.lti.tool import HTTP_TIMEOUT, http_session
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
@@ -102,10 +104,12 @@ def _get_json(client: requests.Session, url: str, token: str | None) -> dict:
 
 
 def register_dynamically(session: Session, *, openid_configuration: str, registration_token: str | None,
-                         urls: ToolUrls, now: dt.datetime, client: requests.Session | None = None) -> LtiPlatform:
+                         urls: ToolUrls, now: dt.datetime, client: requests.Session | None = None,
+                         require_https: bool = False) -> LtiPlatform:
     """Run the dynamic registration handshake and store the platform as pending."""
-    if not openid_configuration or urlsplit(openid_configuration).scheme not in ("http", "https"):
-        raise RegistrationFailed("The openid_configuration URL is missing or not http(s).",
+    schemes = ("https",) if require_https else ("http", "https")
+    if not openid_configuration or urlsplit(openid_configuration).scheme not in schemes:
+        raise RegistrationFailed(f"The openid_configuration URL is missing or not {'/'.join(schemes)}.",
                                  errors={"openid_configuration": ["Required."]})
     client = client or http_session()
     config = _get_json(client, openid_configuration, registration_token)
@@ -115,12 +119,17 @@ def register_dynamically(session: Session, *, openid_configuration: str, registr
         raise RegistrationFailed(f"The platform configuration lacks {', '.join(missing)}.",
                                  errors={k: ["Required."] for k in missing})
     issuer = config["issuer"]
-    if not openid_configuration.startswith(issuer) or origin_of(openid_configuration) != origin_of(issuer):
-        raise RegistrationFailed("The configuration URL is not under the issuer it names.",
+    if urlsplit(openid_configuration).hostname != urlsplit(issuer).hostname:
+        raise RegistrationFailed("The configuration URL is not on the host of the issuer it names.",
                                  errors={"issuer": ["Does not match the configuration URL."]})
-    if origin_of(config["registration_endpoint"]) != origin_of(issuer):
-        raise RegistrationFailed("The registration endpoint is not on the issuer's site.",
-                                 errors={"registration_endpoint": ["Not on the issuer's origin."]})
+    if urlsplit(config["registration_endpoint"]).hostname != urlsplit(issuer).hostname:
+        raise RegistrationFailed("The registration endpoint is not on the issuer's host.",
+                                 errors={"registration_endpoint": ["Not on the issuer's host."]})
+    if require_https:
+        plain = [k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint")
+                 if urlsplit(config[k]).scheme != "https"]
+        if plain:
+            raise RegistrationFailed(f"Not https: {', '.join(plain)}.", errors={k: ["Must be https."] for k in plain})
     body = tool_registration(urls, config)
     headers = {"Accept": "application/json", "Content-Type": "application/json"}
     if registration_token:

@@ -409,6 +409,7 @@ def register():
         db.session, openid_configuration=request.args.get("openid_configuration", ""),
         registration_token=request.args.get("registration_token") or None,
         urls=ToolUrls(urls["base"], urls["login"], urls["launch"], urls["jwks"]), now=utcnow(),
+        require_https=current_app.config["ENV"] == "production",
     )
     db.session.commit()
     response = make_response(render_template("lti/registered.html", platform=platform))
