@@ -350,3 +350,23 @@ def test_prune_forgets_old_logins_and_launch_data(session, registered, driver, n
     assert count(session, LtiLaunch) == 2
     assert prune_launches(session, now=dt.datetime.now(dt.UTC)) == 0
     assert prune_launches(session, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)) == 2
+
+
+def test_the_lms_page_that_launched_may_frame_the_tool(session, registered, driver, platform):
+    query = driver.auth_query()
+    answer = platform.authorize(query)
+    response = driver.client.post("/lti/launch", data={"id_token": answer["id_token"], "state": answer["state"]},
+                                  headers={"Origin": "https://school.lms.example.org"})
+    assert response.status_code == 302
+    assert registered.frame_origins == ["https://school.lms.example.org"]
+    csp = driver.client.get("/").headers["Content-Security-Policy"]
+    assert "https://school.lms.example.org" in csp.split("frame-ancestors")[1]
+
+
+def test_a_refused_launch_teaches_no_origin(session, registered, driver, platform):
+    query = driver.auth_query()
+    answer = platform.authorize(query, overrides={"nonce": "forged"})
+    response = driver.client.post("/lti/launch", data={"id_token": answer["id_token"], "state": answer["state"]},
+                                  headers={"Origin": "https://attacker.example.org"})
+    assert response.status_code == 401
+    assert registered.frame_origins == []

@@ -59,6 +59,9 @@ class LtiPlatform(db.Model):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     key_set: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # the platform's JWKS, cached
     key_set_fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Origins the platform's pages were seen launching from (Canvas frames the tool from the
+    # school's domain, not from its issuer): allowed to frame the tool.
+    frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     approved_by: Mapped[Person | None] = relationship()
     deployments: Mapped[list[LtiDeployment]] = relationship(

@@ -88,7 +88,7 @@ def register_platform(
         name=(name or urlsplit(issuer).netloc or issuer)[:200], issuer=issuer, client_id=client_id,
         auth_login_url=auth_login_url, auth_token_url=auth_token_url, key_set_url=key_set_url,
         auth_audience=auth_audience or None, status=PlatformStatus.PENDING, registered_via=via,
-        product=product, created_at=now,
+        product=product, created_at=now, frame_origins=[],
     )
     for deployment_id in dict.fromkeys(d.strip() for d in deployment_ids):
         platform.deployments.append(LtiDeployment(deployment_id=deployment_id, created_at=now))
@@ -203,11 +203,23 @@ def origin_of(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+MAX_FRAME_ORIGINS = 20
+
+
+def note_launch_origin(platform: LtiPlatform, origin: str | None) -> bool:
+    """Remember the origin a validated launch was posted from (the LMS page that frames us)."""
+    origin = origin_of(origin)
+    if not origin or origin in (platform.frame_origins or []):
+        return False
+    platform.frame_origins = [*(platform.frame_origins or []), origin][-MAX_FRAME_ORIGINS:]
+    return True
+
+
 def platform_origins(session: Session) -> list[str]:
     """The origins of the active platforms: who may frame the tool and receive its forms."""
     origins: list[str] = []
     for platform in list_platforms(session, PlatformStatus.ACTIVE):
-        for url in (platform.issuer, platform.auth_login_url):
+        for url in (platform.issuer, platform.auth_login_url, *(platform.frame_origins or [])):
             origin = origin_of(url)
             if origin and origin not in origins:
                 origins.append(origin)

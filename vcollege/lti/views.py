@@ -57,6 +57,7 @@ from vcollege.lti.platforms import (
     disable_platform,
     get_platform,
     list_platforms,
+    note_launch_origin,
     origin_of,
     platform_origins,
     register_platform,
@@ -157,6 +158,7 @@ def launch():
         valid = validate_launch(db.session, params, request.cookies.to_dict(), now=utcnow(), secure=_secure())
     except StateMismatch as error:
         return _state_refusal(error, params.get("state"))
+    note_launch_origin(valid.platform, request.headers.get("Origin"))
     if valid.verified_by == "storage":
         db.session.commit()
         record = valid.record

@@ -1,8 +1,8 @@
 """lti: platforms, deployments, keys, identities, contexts, resource links, launches, outbox
 
-Revision ID: 7dbc95c15115
+Revision ID: 559a890801c9
 Revises: 1fd25b0f4f42
-Create Date: 2026-11-28 18:31:29.457484
+Create Date: 2026-11-28 18:59:42.509414
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '7dbc95c15115'
+revision = '559a890801c9'
 down_revision = '1fd25b0f4f42'
 branch_labels = None
 depends_on = None
@@ -62,6 +62,7 @@ def upgrade():
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
     sa.Column('key_set', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('key_set_fetched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('frame_origins', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['approved_by_id'], ['people.id'], name=op.f('fk_lti_platforms_approved_by_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_platforms')),
     sa.UniqueConstraint('issuer', 'client_id', name=op.f('uq_lti_platforms_issuer_client_id'))
