@@ -116,6 +116,10 @@ def run_migrations_online():
         with context.begin_transaction():
             context.run_migrations()
 
+        if connection.dialect.name == "sqlite":
+            # The connection goes back to the pool: foreign keys on again for whoever takes it.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
 
 if context.is_offline_mode():
     run_migrations_offline()

@@ -62,3 +62,16 @@ def test_revisions_are_tidy(app):
         assert "vcollege." not in text.split('"""', 2)[2], f"{path.name} imports the application"
     for revision in scripts.walk_revisions():
         assert revision.doc and len(revision.doc) > 10, f"{revision.revision} has no real message"
+
+
+def test_foreign_keys_are_enforced_after_migrating(app, session):
+    """SQLite migrations run with foreign keys off; the pooled connection gets them back."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.conftest import NOW
+    from vcollege.core.models import PersonRole, Role
+
+    session.add(PersonRole(person_id=987654, role=Role.LEARNER, granted_at=NOW))
+    with pytest.raises(IntegrityError):
+        session.flush()

@@ -114,12 +114,18 @@ def register_blueprints(app: Flask) -> None:
     from vcollege.catalogue.views import bp as catalogue_pages
     from vcollege.core.views import bp as core_pages
     from vcollege.learning.views import bp as learning_pages
+    from vcollege.lti.views import bp as lti_pages
     from vcollege.web.views import bp as web_pages
 
     app.register_blueprint(web_pages)
     app.register_blueprint(core_pages)
     app.register_blueprint(catalogue_pages)
     app.register_blueprint(learning_pages)
+    app.register_blueprint(lti_pages)
+    if app.config["ENV"] in ("development", "demo"):
+        from vcollege.lti.devlms import bp as dev_lms  # never in production
+
+        app.register_blueprint(dev_lms)
 
 
 def register_api_blueprints(app: Flask) -> None:

@@ -168,8 +168,9 @@ def register_commands(app: Flask) -> None:
     from vcollege.core.cli import COMMANDS as core_commands
     from vcollege.demo import demo
     from vcollege.learning.cli import COMMANDS as learning_commands
+    from vcollege.lti.cli import COMMANDS as lti_commands
 
-    for group in (*core_commands, *catalogue_commands, *learning_commands, demo, scheduler_command, run_job_command, list_jobs_command,
+    for group in (*core_commands, *catalogue_commands, *learning_commands, *lti_commands, demo, scheduler_command, run_job_command, list_jobs_command,
                   serve_command, config_command, wait_for_db_command):
         app.cli.add_command(group)
 

@@ -64,6 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCHEDULER_LEASE_SECONDS", "30", "How long the scheduler's leader lock lasts without renewal; a standby scheduler takes over after it lapses.", _positive_int),
     Setting("HEARTBEAT_SECONDS", "60", "Interval of the scheduler's heartbeat job.", _positive_int),
     Setting("JOB_RUN_RETENTION_DAYS", "90", "Job run records older than this are pruned daily.", _positive_int),
+    Setting("LTI_KEY_MAX_AGE_DAYS", "90", "The scheduler rotates the tool's LTI signing key when it is older than this.", _positive_int),
     Setting("COURSES_DIR", None, "The catalogue folder. Default: `courses/` beside the package."),
     Setting("MIGRATIONS_DIR", None, "The Alembic folder. Default: `migrations/` beside the package."),
     Setting("PROXIES", "0", "How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (trusted by ProxyFix).", int),

@@ -31,6 +31,7 @@ from vcollege.core.people import create_person
 from vcollege.core.permissions import Actor
 from vcollege.extensions import db, utcnow
 from vcollege.learning.demo import enrol_demo_learners
+from vcollege.lti.demo import ensure_dev_lms
 
 DEMO_ACTOR = Actor.operator("demo")
 DEMO_DOMAIN = "demo.vcollege.test"
@@ -101,7 +102,7 @@ def ensure_people(ctx: DemoContext) -> None:
     ctx.echo(f"People: {created} created.")
 
 
-DEMO_STEPS: list[DemoStep] = [ensure_parties, ensure_people, sync_courses, enrol_demo_learners]
+DEMO_STEPS: list[DemoStep] = [ensure_parties, ensure_people, sync_courses, enrol_demo_learners, ensure_dev_lms]
 
 
 def add_demo_step(step: DemoStep) -> None:

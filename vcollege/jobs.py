@@ -76,6 +76,15 @@ SCHEDULE: list[Job] = [
 ]
 
 
+def _lti_jobs() -> list[Job]:
+    from vcollege.lti.jobs import JOBS
+
+    return JOBS
+
+
+SCHEDULE.extend(_lti_jobs())
+
+
 def add_job(job: Job) -> None:
     """Areas add their jobs to the table at import; ids are unique."""
     if any(existing.id == job.id for existing in SCHEDULE):

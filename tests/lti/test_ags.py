@@ -1,0 +1,309 @@
+"""Grades back to the LMS: outbox rows from the learning signals, a job with retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import NOW, count
+
+
+@dataclass
+class Course:
+    slug: str
+
+
+@dataclass
+class Version:
+    course: Course
+
+
+@dataclass
+class Completion:
+    """Exactly the attributes the learning area's completion carries."""
+
+    id: int
+    person: object
+    course_version: Version
+    score: float | None
+    completed_at: dt.datetime
+
+
+def _learner(session, driver, user="Learner-1", hint="link-1"):
+    from vcollege.lti.models import LtiIdentity
+
+    response, _ = driver.launch(user, hint)
+    assert response.status_code == 302
+    return session.query(LtiIdentity).filter_by(subject=user).one().person
+
+
+def _complete(session, person, *, slug="cites-basics", score=87.5, completion_id=1, now=NOW):
+    from vcollege import events
+
+    completion = Completion(completion_id, person, Version(Course(slug)), score, now - dt.timedelta(minutes=5))
+    events.completion_recorded.send("learning", session=session, now=now, completion=completion)
+    return completion
+
+
+def test_completion_queues_once_and_is_sent_after_the_lms_recovers(session, registered, driver, platform, tool_jwks):
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    _complete(session, person)  # the same completion again: no second row
+    row = session.query(AgsOutbox).one()
+    assert (row.status, row.activity_progress, row.grading_progress) == ("pending", "Completed", "FullyGraded")
+
+    platform.fail_scores = 2
+    assert drain_outbox(session, now=NOW)["retrying"] == 1
+    assert (row.attempts, row.next_attempt_at, row.status) == (1, NOW + dt.timedelta(minutes=1), "pending")
+    assert "503" in row.last_error
+    assert drain_outbox(session, now=NOW + dt.timedelta(seconds=30)) == {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
+    drain_outbox(session, now=NOW + dt.timedelta(minutes=1))
+    assert (row.attempts, row.next_attempt_at) == (2, NOW + dt.timedelta(minutes=3))  # backoff doubles
+    assert drain_outbox(session, now=NOW + dt.timedelta(minutes=3))["sent"] == 1
+    assert row.status == "sent" and row.sent_at == NOW + dt.timedelta(minutes=3) and row.last_error is None
+
+    assert len(platform.scores) == 1
+    score = platform.scores[0]
+    assert score["userId"] == "Learner-1" and score["scoreGiven"] == 87.5 and score["scoreMaximum"] == 100
+    assert (score["activityProgress"], score["gradingProgress"]) == ("Completed", "FullyGraded")
+    assert score["timestamp"] == "2026-11-28T11:55:00.000Z"
+    # the line item was created by resource id, once
+    assert [(i["resourceId"], i["scoreMaximum"]) for i in platform.lineitems.values()] == [("cites-basics", 100)]
+    # nothing is sent twice; the access token was fetched once and cached
+    requests_before = platform.score_requests
+    drain_outbox(session, now=NOW + dt.timedelta(hours=1))
+    assert platform.score_requests == requests_before and len(platform.scores) == 1
+    assert platform.token_requests == 1
+
+
+def test_the_line_item_is_found_by_resource_id_on_a_later_page(session, registered, driver, platform, tool_jwks):
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import LtiResourceLink
+
+    for n, resource in enumerate(("other-a", "other-b", "cites-basics"), start=1):
+        platform.lineitems[f"Item{n}"] = {"id": f"{platform.lineitems_url}/Item{n}", "resourceId": resource,
+                                          "scoreMaximum": 100, "label": resource}
+    platform.lineitem_page_size = 1
+    person = _learner(session, driver)
+    _complete(session, person)
+    # the tool asks without a filter the platform honours: walk every page, case kept
+    assert drain_outbox(session, now=NOW)["sent"] == 1
+    assert platform.scores[0]["lineItem"] == "Item3" and len(platform.lineitems) == 3
+    link = session.query(LtiResourceLink).one()
+    assert link.lineitem_url == f"{platform.lineitems_url}/Item3"
+
+
+def test_a_line_item_given_by_the_launch_is_used(session, registered, driver, platform, tool_jwks):
+    from vcollege.lti.ags import drain_outbox
+
+    platform.lineitems["Item1"] = {"id": f"{platform.lineitems_url}/Item1", "scoreMaximum": 100, "label": "x"}
+    platform.resource_link_message("with-item", link_id="Link-2", custom={"course": "cites-basics"},
+                                   lineitem=f"{platform.lineitems_url}/Item1")
+    person = _learner(session, driver, hint="with-item")
+    _complete(session, person)
+    drain_outbox(session, now=NOW)
+    assert platform.scores[0]["lineItem"] == "Item1" and len(platform.lineitems) == 1
+
+
+def test_a_changed_score_goes_as_in_progress_and_waits_for_earlier_ones(session, registered, driver, platform, tool_jwks):
+    from vcollege import events
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox
+
+    person = _learner(session, driver)
+    events.score_changed.send("learning", session=session, now=NOW, person=person, course_slug="cites-basics",
+                              score=40, key="attempt-1")
+    events.score_changed.send("learning", session=session, now=NOW, person=person, course_slug="cites-basics",
+                              score=40, key="attempt-1")
+    _complete(session, person, score=90)
+    first, second = session.query(AgsOutbox).order_by(AgsOutbox.id).all()
+    assert (first.activity_progress, first.grading_progress) == ("InProgress", "Pending")
+    platform.fail_scores = 1
+    drain_outbox(session, now=NOW)
+    assert first.status == "pending" and second.attempts == 0  # held behind the earlier score
+    drain_outbox(session, now=NOW + dt.timedelta(minutes=1))
+    assert [s["scoreGiven"] for s in platform.scores] == [40, 90]
+    assert [s["activityProgress"] for s in platform.scores] == ["InProgress", "Completed"]
+
+
+def test_no_row_for_a_person_who_never_launched_the_course(session, registered, driver, make_person):
+    from vcollege.lti.models import AgsOutbox
+
+    _complete(session, make_person())
+    person = _learner(session, driver)
+    _complete(session, person, slug="another-course", completion_id=2)
+    assert count(session, AgsOutbox) == 0
+
+
+def test_rows_fail_after_max_attempts_and_a_trainer_retries(session, registered, driver, platform, tool_jwks,
+                                                            app, client, make_staff):
+    from vcollege.core.models import AuditEntry, Role
+    from vcollege.lti.ags import MAX_ATTEMPTS, drain_outbox
+    from vcollege.lti.models import AgsOutbox
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    row = session.query(AgsOutbox).one()
+    platform.fail_scores = MAX_ATTEMPTS
+    moment = NOW
+    for _ in range(MAX_ATTEMPTS):
+        drain_outbox(session, now=moment)
+        moment = row.next_attempt_at
+    assert row.status == "failed" and row.attempts == MAX_ATTEMPTS
+
+    from tests.conftest import csrf_token
+
+    client = app.test_client()  # the trainer's own browser (FreshClient, see conftest)
+    trainer = make_staff(Role.TRAINER)
+    with client.session_transaction() as flask_session:
+        flask_session.update({"_user_id": str(trainer.id), "_fresh": True, "vcollege_via": "password"})
+    page = client.get("/lti/scores")
+    assert page.status_code == 200, page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert "Wanjiru Kamau" in text and "Failed" in text and "Retry now" in text
+    response = client.post(f"/lti/scores/{row.id}/retry", data={"csrf_token": csrf_token(client, "/lti/scores")})
+    assert response.status_code == 302
+    assert row.status == "pending" and count(session, AuditEntry, AuditEntry.action == "lti.score_retry") == 1
+    drain_outbox(session, now=row.next_attempt_at)
+    assert row.status == "sent" and len(platform.scores) == 1
+
+
+def test_scores_page_is_closed_to_learners(client, sign_in, make_person):
+    sign_in(make_person(), via="lti:https://lms.example.org")
+    assert client.get("/lti/scores").status_code == 403
+
+
+def test_scores_wait_while_the_platform_is_disabled(session, registered, driver, platform, tool_jwks, operator):
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.platforms import approve_platform, disable_platform
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    disable_platform(session, registered, actor=operator, now=NOW)
+    assert drain_outbox(session, now=NOW)["held"] == 1 and platform.score_requests == 0
+    approve_platform(session, registered, actor=operator, now=NOW)
+    assert drain_outbox(session, now=NOW)["sent"] == 1
+
+
+def test_the_outbox_job_runs_through_the_runner(app, session, registered, driver, platform, tool_jwks):
+    from vcollege.lti.ags import drain_ags_outbox_job
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    assert drain_ags_outbox_job(session, NOW, app.config).startswith("1 sent")
+
+
+def test_access_tokens_are_reused_until_they_expire():
+    from vcollege.lti.tool import TokenCache
+
+    clock = [1000.0]
+    cache = TokenCache(clock=lambda: clock[0])
+    cache.put(("url", "client", ("s",)), "token-1", 3600)
+    assert cache.get(("url", "client", ("s",))) == "token-1"
+    clock[0] += 3600 - TokenCache.MARGIN
+    assert cache.get(("url", "client", ("s",))) is None
+
+
+def test_expired_token_is_fetched_again(session, registered, driver, platform, tool_jwks):
+    from vcollege.lti import ags
+    from vcollege.lti.tool import TokenCache
+
+    clock = [0.0]
+    cache = TokenCache(clock=lambda: clock[0])
+    person = _learner(session, driver)
+    _complete(session, person, completion_id=1)
+    ags.drain_outbox(session, now=NOW, cache=cache)
+    _complete(session, person, completion_id=2)
+    ags.drain_outbox(session, now=NOW, cache=cache)
+    assert platform.token_requests == 1
+    clock[0] += platform.token_lifetime
+    _complete(session, person, completion_id=3)
+    ags.drain_outbox(session, now=NOW, cache=cache)
+    assert platform.token_requests == 2 and len(platform.scores) == 3
+
+
+@pytest.mark.parametrize("header, expected", [
+    ('<https://lms.example.org/Api/Members?Page=2&Token=AbC>; rel="next"', "https://lms.example.org/Api/Members?Page=2&Token=AbC"),
+    ('<https://x.org/A?p=1>; rel="prev", <https://x.org/B?P=3>; rel="next", <https://x.org/C>; rel="last"', "https://x.org/B?P=3"),
+    ('<https://x.org/C>; rel="last"', None),
+    ("", None),
+])
+def test_next_link_keeps_the_url_exactly(header, expected):
+    from vcollege.lti.tool import next_link
+
+    assert next_link(header) == expected
+
+
+def test_a_down_platform_is_tried_once_per_run(session, registered, driver, platform, tool_jwks):
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox
+
+    platform.add_user("Learner-2", "Sita Gurung")
+    first = _learner(session, driver)
+    second = _learner(session, driver, user="Learner-2")
+    _complete(session, first, completion_id=1)
+    _complete(session, second, completion_id=2)
+    platform.fail_scores = 5
+    counts = drain_outbox(session, now=NOW)
+    assert counts == {"sent": 0, "retrying": 1, "failed": 0, "held": 1}
+    assert platform.score_requests == 1  # the second row did not wait on the down LMS
+    rows = session.query(AgsOutbox).order_by(AgsOutbox.id).all()
+    assert [r.attempts for r in rows] == [1, 0]
+    platform.fail_scores = 0
+    assert drain_outbox(session, now=NOW + dt.timedelta(minutes=1))["sent"] == 2
+
+
+def test_an_unreachable_platform_is_retried_later(session, registered, driver, platform, tool_jwks):
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    platform.stop()  # the LMS is gone: connection refused
+    assert drain_outbox(session, now=NOW)["retrying"] == 1
+    row = session.query(AgsOutbox).one()
+    assert row.status == "pending" and "unreachable" in row.last_error
+
+
+def test_removing_a_platform_removes_what_hangs_on_it(session, registered, driver, platform, operator):
+    from vcollege.core.models import Person
+    from vcollege.lti.models import (
+        AgsOutbox,
+        LtiContext,
+        LtiDeployment,
+        LtiIdentity,
+        LtiLaunch,
+        LtiResourceLink,
+        LtiResourceLinkMember,
+    )
+    from vcollege.lti.platforms import remove_platform
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    assert count(session, AgsOutbox) == 1
+    remove_platform(session, registered, actor=operator, now=NOW)
+    session.expire_all()
+    for model in (LtiDeployment, LtiContext, LtiResourceLink, LtiResourceLinkMember, LtiLaunch, AgsOutbox):
+        assert count(session, model) == 0, model.__name__
+    # people and their LMS identity stay: they are the learner's, not the platform's
+    assert count(session, Person, Person.id == person.id) == 1 and count(session, LtiIdentity) == 1
+
+
+def test_a_waived_course_is_sent_as_completed_without_a_score(session, registered, driver, platform, tool_jwks):
+    """A whole-course waiver has no score: the LMS hears "completed" and gets no grade."""
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox
+
+    person = _learner(session, driver)
+    _complete(session, person, score=None)
+    row = session.query(AgsOutbox).one()
+    assert row.score is None and row.activity_progress == "Completed"
+    assert drain_outbox(session, now=NOW)["sent"] == 1
+    posted = platform.scores[-1]
+    assert "scoreGiven" not in posted and posted["activityProgress"] == "Completed"
+    assert posted["comment"] == "Requirement waived by the trainer"
