@@ -48,3 +48,12 @@ def test_its_authorisation_endpoint_checks_the_tool_request(client, make_person)
     assert client.get("/dev/lms/auth", query_string=good).status_code == 200
     assert client.get("/dev/lms/auth", query_string={**good, "redirect_uri": "https://evil.example.org/"}).status_code == 400
     assert client.get("/dev/lms/auth", query_string={**good, "client_id": "other"}).status_code == 400
+
+
+def test_every_catalogue_course_is_a_ready_activity(client, session):
+    from tests.catalogue.fixtures import sync_fixture_courses
+
+    sync_fixture_courses(session)
+    page = client.get("/dev/lms").get_data(as_text=True)
+    for slug in ("cites-basics", "customs-checks", "ndf-workshop"):
+        assert f'value="dev-course-{slug}"' in page

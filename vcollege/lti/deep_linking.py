@@ -55,11 +55,12 @@ class CatalogueFilters:
     extra: dict = field(default_factory=dict)
 
 
-def catalogue_items(session: Session, filters: CatalogueFilters) -> list[CatalogueItem]:
-    """The current courses of the catalogue an instructor may link, filtered."""
+def catalogue_items(session: Session, filters: CatalogueFilters, display_language: str | None = None) -> list[CatalogueItem]:
+    """The current courses of the catalogue an instructor may link, filtered; titles in the
+    filtered language, else `display_language`, else English."""
     versions = list_courses(session, language=filters.language, audience=filters.audience,
                             competency=filters.competency)
-    language = filters.language or "en"
+    language = filters.language or display_language or "en"
     return [
         CatalogueItem(
             slug=version.course.slug, title=localized(version.title, language)[1],

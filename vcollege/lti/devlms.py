@@ -123,9 +123,23 @@ def _people(session=None) -> list[Person]:
     return list(session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.name).limit(100)))
 
 
+def _catalogue_activities(state: DevState) -> None:
+    """One ready-made activity per course of the catalogue, so that a newcomer can launch a
+    learner at once; instructors add more by deep linking."""
+    from vcollege.catalogue.service import list_courses, localized
+
+    with state.lock:
+        for version in list_courses(db.session):
+            slug = version.course.slug
+            state.activities.setdefault(f"dev-course-{slug}", {
+                "title": localized(version.title, "en")[1], "course": slug, "lineitem": None,
+            })
+
+
 @bp.get("")
 def home():
     state = _state()
+    _catalogue_activities(state)
     return render_template("lti/devlms.html", people=_people(), activities=state.activities, scores=state.scores,
                            lineitems=state.lineitems, urls=_urls(), registered=_registered())
 

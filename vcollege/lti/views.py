@@ -23,6 +23,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
@@ -251,11 +252,12 @@ def deep_link(launch_id: str):
     except ValidationError as exc:
         raise InvalidInput.from_validation_error(exc) from None
     filters = CatalogueFilters(**args)
-    items = deep_linking.catalogue_items(db.session, filters)
+    shown_in = str(get_locale())
+    items = deep_linking.catalogue_items(db.session, filters, shown_in)
     errors: dict = {}
     if request.method == "POST":
         chosen_slugs = request.form.getlist("course")
-        everything = {item.slug: item for item in deep_linking.catalogue_items(db.session, CatalogueFilters())}
+        everything = {item.slug: item for item in deep_linking.catalogue_items(db.session, CatalogueFilters(), shown_in)}
         unknown = [slug for slug in chosen_slugs if slug not in everything]
         try:
             if unknown:
