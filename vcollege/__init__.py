@@ -65,7 +65,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def _tune_engine(app: Flask) -> None:
-    """SQLite: foreign keys on, WAL, and transactions that begin IMMEDIATE (serialised)."""
+    """SQLite: foreign keys on, WAL (readers never wait for a writer), a busy timeout, and
+    transactions begun by us so that savepoints work; what is counted takes the write lock
+    with `extensions.lock_for_update`."""
     from sqlalchemy import event
 
     from vcollege.extensions import db
@@ -87,9 +89,7 @@ def _tune_engine(app: Flask) -> None:
 
         @event.listens_for(engine, "begin")
         def on_begin(connection):
-            # Money and seats are counted under a lock: on SQLite every transaction takes the
-            # write lock when it begins, so a read-then-write can never interleave.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN")
 
 
 def register_i18n(app: Flask) -> None:

@@ -83,6 +83,12 @@ class Conflict(VCollegeError):
     status, code, title = 409, "conflict", _l("This conflicts with the current state")
 
 
+class TryAgain(Conflict):
+    """Two changes of the same records met: this one was refused whole and may be repeated."""
+
+    code, title = "try-again", _l("Someone changed this at the same moment; please try again")
+
+
 class CsrfFailed(BadRequest):
     code, title = "csrf-failed", _l("The form has expired; reload the page and try again")
 

@@ -4,7 +4,10 @@ Invariants:
 - the metadata carries a naming convention, so every constraint has a stable name that
   migrations can refer to on SQLite and PostgreSQL alike;
 - datetimes are stored and returned as timezone-aware UTC (`UTCDateTime`), also on SQLite,
-  whose driver knows nothing of time zones.
+  whose driver knows nothing of time zones;
+- what is counted (seats, money, attempts, a completion recorded once) is read under a lock
+  with `lock_for_update`: `SELECT ... FOR UPDATE` on PostgreSQL; on SQLite the database's
+  write lock, taken before the fresh read, so two transactions never interleave there.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import DateTime, MetaData, TypeDecorator, false, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -70,3 +74,26 @@ class UTCDateTime(TypeDecorator):
 def utcnow() -> dt.datetime:
     """The current time as an aware UTC datetime (edges pass it to services as `now`)."""
     return dt.datetime.now(dt.UTC)
+
+
+def lock_for_update(session: Session, model, *ids):
+    """The rows of `model` with these primary keys, read fresh under a write lock.
+
+    PostgreSQL: `SELECT ... FOR UPDATE`. SQLite locks the whole database, not rows: a write
+    that changes nothing takes the write lock (waiting for another writer, up to the busy
+    timeout), then the rows are read again. If another transaction committed since this one
+    first read, SQLite refuses at once; that becomes `TryAgain` (409) and nothing is written.
+    """
+    from vcollege.errors import TryAgain
+
+    table = model.__table__
+    key = next(iter(table.primary_key.columns))
+    if session.get_bind().dialect.name == "sqlite":
+        try:
+            session.execute(update(table).where(false()).values({key.name: key}))
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig):
+                raise
+            raise TryAgain("Someone changed these records at the same moment.") from None
+    query = select(model).where(key.in_(ids)).with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query))

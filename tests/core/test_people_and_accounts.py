@@ -59,6 +59,15 @@ def test_lti_actor_never_holds_secretariat_permissions(make_staff):
     assert not Actor.for_lti(officer, "https://lms.example.org").can("audit:read")
 
 
+def test_an_lms_session_holds_only_the_permissions_marked_for_lms(make_staff):
+    """An LMS instructor is a trainer in the LMS's own courses, not over everyone's records."""
+    trainer = make_staff(Role.TRAINER)
+    staff, lms = Actor.for_person(trainer), Actor.for_lti(trainer, "https://lms.example.org")
+    assert staff.can("enrolments:manage") and staff.can("people:read")
+    assert not lms.can("enrolments:manage") and not lms.can("enrolments:read") and not lms.can("people:read")
+    assert lms.can("courses:read")
+
+
 def test_revoking_the_last_role_is_refused(session, operator, make_person):
     person = make_person()
     with pytest.raises(Conflict):

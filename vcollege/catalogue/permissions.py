@@ -6,7 +6,7 @@ from vcollege.core.permissions import define_permission
 
 COURSES_READ = define_permission(
     "courses:read", "Read the course catalogue (courses, versions, modules without quiz answers)",
-    roles=(Role.LEARNER, Role.TRAINER), token_scope=True,
+    roles=(Role.LEARNER, Role.TRAINER), token_scope=True, lms=True,
 )
 CATALOGUE_MANAGE = define_permission(
     "catalogue:manage", "Sync the catalogue from courses/ and follow its translation coverage",

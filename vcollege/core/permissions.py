@@ -5,6 +5,10 @@ Invariants:
 - the Secretariat holds every permission; learners and trainers hold those listed for them;
 - an API token holds exactly its scopes, and only permissions marked as token scopes can be
   scopes;
+- a session opened by an LMS launch holds only the permissions of its roles that are marked
+  `lms=True` (reading the catalogue, say): an LMS decides who is an instructor in its own
+  courses, so powers over other people's records (enrolments, waivers, scores) need a staff
+  sign-in, or a check scoped to the LMS context (the LTI area's pages do that);
 - no LMS launch ever yields the Secretariat role (`roles:grant-secretariat` is never a token
   scope and LTI actors are built without it).
 """
@@ -23,16 +27,17 @@ class Permission:
     description: str
     roles: frozenset[Role]
     token_scope: bool
+    lms: bool
 
 
 PERMISSIONS: dict[str, Permission] = {}
 
 
 def define_permission(
-    name: str, description: str, *, roles: tuple[Role, ...] = (), token_scope: bool = False
+    name: str, description: str, *, roles: tuple[Role, ...] = (), token_scope: bool = False, lms: bool = False
 ) -> str:
     """Declare a permission once; redefining it differently is a programming error."""
-    permission = Permission(name, description, frozenset(roles) | {Role.SECRETARIAT}, token_scope)
+    permission = Permission(name, description, frozenset(roles) | {Role.SECRETARIAT}, token_scope, lms)
     existing = PERMISSIONS.get(name)
     if existing is not None and existing != permission:
         raise RuntimeError(f"permission {name} defined twice, differently")
@@ -102,10 +107,11 @@ class Actor:
 
     @classmethod
     def for_lti(cls, person: Person, issuer: str) -> Actor:
-        """A person acting through an LMS launch: never with Secretariat powers."""
+        """A person acting through an LMS launch: never with Secretariat powers, and only with
+        the permissions marked safe for LMS sessions."""
         roles = person.role_names - {Role.SECRETARIAT}
-        return cls(label=f"lti:{issuer}:{person.id}", person=person,
-                   permissions=permissions_for_roles(roles))
+        allowed = frozenset(p for p in permissions_for_roles(roles) if PERMISSIONS[p].lms)
+        return cls(label=f"lti:{issuer}:{person.id}", person=person, permissions=allowed)
 
     @classmethod
     def for_token(cls, token: ApiToken) -> Actor:

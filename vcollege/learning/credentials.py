@@ -38,6 +38,7 @@ from vcollege.core.keys import active_key, published_keys, sign
 from vcollege.core.models import KeyPurpose
 from vcollege.core.permissions import Actor
 from vcollege.errors import Conflict, InvalidInput, NotFound
+from vcollege.extensions import lock_for_update
 from vcollege.learning.models import Completion, Credential
 from vcollege.learning.permissions import CREDENTIALS_REVOKE
 
@@ -98,7 +99,7 @@ def revoke_credential(session: Session, credential: Credential, *, reason: str, 
     reason = (reason or "").strip()
     if len(reason) < 3:
         raise InvalidInput("Give the reason for the revocation.", errors={"reason": ["Required (3 characters or more)."]})
-    session.execute(select(Credential.id).where(Credential.id == credential.id).with_for_update())
+    lock_for_update(session, Credential, credential.id)
     if credential.revoked_at is not None:
         raise Conflict(f"This credential was revoked on {credential.revoked_at:%Y-%m-%d}.",
                        errors={"code": ["Already revoked."]})

@@ -32,6 +32,7 @@ from vcollege.core.audit import record_audit
 from vcollege.core.models import Person
 from vcollege.core.permissions import Actor
 from vcollege.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vcollege.extensions import lock_for_update
 from vcollege.learning.models import (
     Enrolment,
     EnrolmentSource,
@@ -46,8 +47,8 @@ MAX_ROSTER_LINES = 5000
 
 
 def _lock(session: Session, enrolment: Enrolment) -> Enrolment:
-    """Take the enrolment's row lock (PostgreSQL); SQLite transactions are serialised already."""
-    session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
+    """Take the enrolment's lock and read it again: its status is current from here on."""
+    lock_for_update(session, Enrolment, enrolment.id)
     return enrolment
 
 
