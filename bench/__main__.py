@@ -7,7 +7,7 @@ import platform
 import sys
 from pathlib import Path
 
-MODULES = ["bench.core"]
+MODULES = ["bench.core", "bench.catalogue"]
 
 
 def main() -> int:

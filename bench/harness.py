@@ -56,7 +56,7 @@ def bench_app(**config):
 
     directory = Path(tempfile.mkdtemp(prefix="vcollege-bench-"))
     app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'bench.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'bench.sqlite3'}", "INSTANCE_PATH": str(directory),
         "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING", "RATELIMIT_ENABLED": False, **config,
     })
     with app.app_context():

@@ -26,6 +26,7 @@ PASSWORD = "correct horse battery"
 def test_config(database_url: str, instance: Path, **extra) -> dict:
     return {
         "TESTING": True,
+        "INSTANCE_PATH": str(instance),  # never the checkout's instance/ (demo sign-ins live there)
         "ENV": "development",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "test-secret-key",
@@ -135,7 +136,16 @@ def client(app, db):
 
 @pytest.fixture
 def runner(app, db):
-    return app.test_cli_runner()
+    """Invokes the `vcollege` command itself (its error reporting included) on the test app."""
+    from flask.testing import FlaskCliRunner
+
+    from vcollege.cli import main
+
+    class VCollegeRunner(FlaskCliRunner):
+        def invoke(self, cli=None, args=None, **kwargs):
+            return super().invoke(cli or main, args, **kwargs)
+
+    return VCollegeRunner(app)
 
 
 @pytest.fixture

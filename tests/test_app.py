@@ -62,3 +62,30 @@ def test_readme_documents_every_setting():
     assert readme.lstrip().startswith("# vcollege")
     head = readme[:1500]
     assert "make run" in head and "make test" in head
+
+
+def test_tests_never_touch_the_checkouts_instance_folder(app):
+    from vcollege.config import PROJECT_ROOT
+
+    assert app.instance_path != str(PROJECT_ROOT / "instance")
+
+
+def test_the_instance_folder_can_be_chosen(tmp_path, app):
+    chosen = create_app({"INSTANCE_PATH": str(tmp_path / "elsewhere"),
+                         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    assert chosen.instance_path == str(tmp_path / "elsewhere")
+    assert (tmp_path / "elsewhere" / "secret_key").exists()  # generated there, nowhere else
+
+
+def test_an_unknown_environment_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="VCOLLEGE_ENV"):
+        load_settings(str(tmp_path), environ={"VCOLLEGE_ENV": "Production"})
+
+
+def test_two_workers_starting_together_share_one_secret_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: instance_secret_key(str(tmp_path)), range(16)))
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]

@@ -1,5 +1,7 @@
 """The `vcollege` command over the core services."""
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from tests.conftest import count
@@ -129,6 +131,8 @@ def test_demo_load_twice_keeps_everything(runner, session, app, tmp_path):
     assert "People: 0 created." in second.output
     assert count(session, Person) == people and count(session, AuditEntry) == audits
     assert [line.split()[-1] for line in second.output.splitlines() if "@demo.vcollege.test" in line] == passwords
+    saved = (Path(app.instance_path) / "demo-credentials.txt").read_text()
+    assert all(password in saved for password in passwords)
 
 
 def test_config_lists_every_setting(runner):
@@ -149,3 +153,19 @@ def test_keys_rotate_and_list(runner, session):
     assert count(session, SigningKey, SigningKey.purpose == KeyPurpose.CREDENTIALS) == 2
     result = runner.invoke(args=["keys", "rotate", "--purpose", "everything"])
     assert result.exit_code == 2
+
+
+def test_parties_list_by_region_in_any_case_and_refusals(runner, session):
+    result = runner.invoke(args=["parties", "list", "--region", "oceania", "--on", "2026-11-28"])
+    assert result.exit_code == 0, result.output
+    assert len([line for line in result.output.splitlines() if not line.startswith("#")]) == 9
+    result = runner.invoke(args=["parties", "list", "--region", "atlantis"])
+    assert result.exit_code == 2 and "atlantis" in result.output
+    result = runner.invoke(args=["parties", "list", "--on", "1900-01-01"])
+    assert result.exit_code == 1 and "before CITES entered into force" in result.output
+
+
+def test_demo_data_is_refused_in_production(runner, app, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV", "production")
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 1 and "refused" in result.output

@@ -76,6 +76,7 @@ def _start_scheduler(url: str, holder: str, instance) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VCOLLEGE_")}
     env.update({
         "VCOLLEGE_DATABASE_URL": url, "VCOLLEGE_SECRET_KEY": "test", "VCOLLEGE_LOG_LEVEL": "INFO",
+        "VCOLLEGE_INSTANCE_PATH": str(instance),
         "VCOLLEGE_SCHEDULER_LEASE_SECONDS": "3", "VCOLLEGE_HEARTBEAT_SECONDS": "1",
     })
     with open(instance / f"{holder}.log", "w") as log:  # the child keeps its own descriptor
@@ -140,3 +141,11 @@ def test_two_scheduler_processes_never_run_jobs_together(databases, tmp_path):
             if process is not None and process.poll() is None:
                 process.kill()
         engine.dispose()
+
+
+def test_run_job_command_reports_the_run(runner):
+    result = runner.invoke(args=["run-job", "heartbeat"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "heartbeat: ok alive"
+    result = runner.invoke(args=["run-job", "no-such-job"])
+    assert result.exit_code == 1 and "No job 'no-such-job'" in result.output

@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; `config` overrides what the environment says."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=_instance_path(config), instance_relative_config=True)
     register_config(app, config)
     register_proxy(app)
     register_logging(app)
@@ -23,6 +23,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_api_blueprints(app)
     register_cli(app)
     return app
+
+
+def _instance_path(config: Mapping[str, Any] | None) -> str | None:
+    """`INSTANCE_PATH` in `config`, else VCOLLEGE_INSTANCE_PATH, else Flask's `instance/`."""
+    import os
+
+    chosen = (config or {}).get("INSTANCE_PATH") or os.environ.get("VCOLLEGE_INSTANCE_PATH")
+    return os.path.abspath(chosen) if chosen else None
 
 
 def register_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle
-from flask import Flask, request, send_from_directory, url_for
+from flask import Flask, g, request, send_from_directory, url_for
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from vcollege.auth import current_actor
 from vcollege.errors import Unauthorized
-from vcollege.extensions import csrf
+from vcollege.extensions import csrf, db
 
 
 class VCollegeApi(Api):
@@ -149,6 +149,15 @@ def register_api(app: Flask, blueprints: Sequence[Blueprint]) -> None:
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # token calls; session writes are checked in `protected`
+
+    @app.after_request
+    def record_token_use(response):
+        """A read-only API call has no commit of its own: the token's `last_used_at` is the
+        request's one commit. Writing calls commit it with their own work; a failed call
+        commits nothing."""
+        if g.get("token_touched") and request.method in {"GET", "HEAD"} and response.status_code < 400:
+            db.session.commit()
+        return response
 
     static_dir = Path(swagger_ui_bundle.swagger_ui_path)
 

@@ -79,7 +79,8 @@ def current_actor() -> Actor:
 
 def _token_actor() -> Actor | None:
     header = request.headers.get("Authorization", "")
-    if not header:
+    if not header or not request.path.startswith("/api/"):
+        # Pages ignore the header: a site behind HTTP basic auth must still serve them.
         return None
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
@@ -89,8 +90,8 @@ def _token_actor() -> Actor | None:
     if token is None:
         raise Unauthorized("The API token is unknown, revoked or expired.")
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
-        token.last_used_at = now
-        db.session.commit()
+        token.last_used_at = now  # committed with the request's own work (see api.register_api)
+        g.token_touched = True
     return Actor.for_token(token)
 
 

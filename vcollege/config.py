@@ -50,8 +50,18 @@ class Setting:
         return f"VCOLLEGE_{self.name}"
 
 
+ENVIRONMENTS = ("development", "demo", "production")
+
+
+def _environment(value: str) -> str:
+    if value not in ENVIRONMENTS:
+        raise ValueError(f"expected one of {', '.join(ENVIRONMENTS)}, got {value!r}")
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("ENV", "development", "`development`, `demo` or `production`. Production refuses plain-HTTP cookies and hides the development LMS."),
+    Setting("ENV", "development", "`development`, `demo` or `production`. Production refuses plain-HTTP cookies, demo data and the development LMS.", _environment),
+    Setting("INSTANCE_PATH", None, "The folder of the generated secret key, the SQLite database and the demo sign-ins. Default: `instance/` beside the package."),
     Setting("DATABASE_URL", None, "SQLAlchemy URL. Default: an SQLite file `instance/vcollege.sqlite3`. Production: `postgresql+psycopg://user:pass@host/db`.", key="SQLALCHEMY_DATABASE_URI"),
     Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. Default: generated once into `instance/secret_key` (mode 0600) and reused; never hard-coded."),
     Setting("BASE_URL", "http://127.0.0.1:5000", "The public URL of the tool, used in LTI registrations, certificates and e-mails."),
@@ -103,16 +113,25 @@ def load_settings(
 
 
 def instance_secret_key(instance_path: str) -> str:
-    """The secret key kept in `instance/secret_key`, generated on first use."""
+    """The secret key kept in `instance/secret_key`, generated on first use.
+
+    Written to a temporary file and linked into place, so that two workers starting on a
+    fresh instance folder agree on one key and never read a half-written file.
+    """
     path = Path(instance_path) / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(temporary, path)  # fails if another process won the race: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
 
 
 def derived_flask_settings(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,7 +157,7 @@ def derived_flask_settings(values: Mapping[str, Any]) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "API_TITLE": "vcollege",
         "API_VERSION": "v1",
-        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_VERSION": "3.0.3",  # the bundled Swagger UI (4.x) reads 2.0 and 3.0.x
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",

@@ -156,6 +156,8 @@ def demo() -> None:
 @with_appcontext
 def load_command():
     """Create the demo records that are missing and print the staff sign-ins."""
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException("Demo data (with printed passwords) is refused when VCOLLEGE_ENV=production.")
     if db.session.scalar(select(Party.id).limit(1)) is None:
         click.echo("Loading the Parties first.")
     new = load_demo(db.session, now=utcnow(), echo=click.echo, config=current_app.config)

@@ -6,8 +6,10 @@ unexpired lease runs jobs. The holder renews it every third of its lifetime; if 
 the lease lapses and a standby takes over. Each run re-checks the lease first, so a holder
 that stalled past its lease skips the run instead of racing the new leader.
 
-Job functions are thin: `job(session, now, config)` calls services and never commits; the
-runner commits once per run and records it in `job_runs`.
+Job functions are thin: `job(session, now, config)` calls services; the runner commits once
+per run and records it in `job_runs`. A job that calls other systems (posting grades to an
+LMS) commits after each item instead, so that what was sent is recorded at once and no
+database lock is held across a network call; its docstring says so.
 """
 
 from __future__ import annotations
@@ -144,7 +146,14 @@ class LeaderLease:
         session.commit()
 
 
-def run_job(app: Flask, job: Job, lease: LeaderLease | None = None, now: dt.datetime | None = None) -> JobRun | None:
+@dataclass(frozen=True)
+class RunResult:
+    job_id: str
+    status: str  # ok or error
+    detail: str | None
+
+
+def run_job(app: Flask, job: Job, lease: LeaderLease | None = None, now: dt.datetime | None = None) -> RunResult | None:
     """Run one job in its own transaction and record the run; skip it if we are not leader."""
     with app.app_context():
         session = db.session
@@ -166,8 +175,9 @@ def run_job(app: Flask, job: Job, lease: LeaderLease | None = None, now: dt.date
             else:
                 run.status, run.detail = "ok", detail
             run.finished_at = utcnow() if now is None else start
+            result = RunResult(job.id, run.status, run.detail)
             session.commit()
-            return run
+            return result
         finally:
             db.session.remove()
 

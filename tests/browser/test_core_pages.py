@@ -129,3 +129,11 @@ def test_a_site_not_allowed_cannot_frame_the_pages(page, live_server, fake_lms):
         assert page.frame_locator("#tool").get_by_role("heading", level=1).count() == 0
     finally:
         live_server.app.config["FRAME_ANCESTORS"] = [fake_lms.origin]
+
+
+def test_the_api_documentation_renders_every_operation(page, live_server):
+    page.goto(live_server.url + "/api/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("vcollege")
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/parties/{iso2}")).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/courses")).to_have_count(2)
+    assert page.locator(".swagger-ui .errors-wrapper").count() == 0

@@ -114,7 +114,7 @@ def test_a_changed_course_toml_makes_a_new_version(session, courses):
     assert get_version(session, "ndf-workshop", 1).hours == Decimal("16.00")
 
 
-def test_a_removed_course_is_retired_then_restored_with_a_new_version(session, courses):
+def test_a_removed_course_is_retired_then_restored(session, courses):
     sync(session, courses, now=NOW)
     courses.remove("ndf-workshop")
     result = sync(session, courses)
@@ -129,14 +129,25 @@ def test_a_removed_course_is_retired_then_restored_with_a_new_version(session, c
 
     shutil.copytree(FIXTURE_COURSES / "ndf-workshop", courses / "ndf-workshop", dirs_exist_ok=True)
     back = sync(session, courses, now=LATER + dt.timedelta(days=1))
-    assert back.new_versions == ["ndf-workshop"] and back.restored == ["ndf-workshop"]
+    assert back.new_versions == [] and back.restored == ["ndf-workshop"]  # unchanged: version 1 again
     course = get_course(session, "ndf-workshop")
     assert course.status == CourseStatus.ACTIVE and course.retired_at is None
-    assert [v.number for v in course.versions] == [1, 2]
-    assert course.current_version.number == 2
+    assert [v.number for v in course.versions] == [1] and course.current_version.number == 1
     assert audit_actions(session, "ndf-workshop") == [
         "catalogue.course_added", "catalogue.course_retired", "catalogue.course_restored",
     ]
+
+
+def test_a_course_that_comes_back_changed_gets_a_new_version(session, courses):
+    sync(session, courses, now=NOW)
+    courses.remove("ndf-workshop")
+    sync(session, courses)
+    shutil.copytree(FIXTURE_COURSES / "ndf-workshop", courses / "ndf-workshop", dirs_exist_ok=True)
+    module = next((courses / "ndf-workshop" / "en").glob("*.md"))
+    module.write_text(module.read_text() + "\nOne more paragraph.\n")
+    back = sync(session, courses, now=LATER + dt.timedelta(days=1))
+    assert back.new_versions == ["ndf-workshop"] and back.restored == ["ndf-workshop"]
+    assert [v.number for v in get_course(session, "ndf-workshop").versions] == [1, 2]
 
 
 def test_syncing_needs_the_permission(session, courses, make_staff):

@@ -117,3 +117,33 @@ def test_session_writes_through_the_api_need_csrf(app, db, make_staff):
     assert client.post("/api/v1/probe").status_code == 400
     token = csrf_token(client)
     assert client.post("/api/v1/probe", headers={"X-CSRFToken": token}).status_code == 200
+
+
+def test_a_token_call_records_its_use_in_the_requests_one_commit(client, make_token, session):
+    token, headers = make_token("parties:read")
+    assert token.last_used_at is None
+    assert client.get("/api/v1/parties/KE", headers=headers).status_code == 200
+    session.expire_all()
+    assert token.last_used_at is not None
+
+
+def test_days_before_the_convention_are_refused(client, make_token):
+    _, headers = make_token("parties:read")
+    for path in ("/api/v1/parties?as_of=0001-01-01", "/api/v1/parties/NA?as_of=1975-06-30"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 422 and "as_of" in response.get_json()["errors"]
+
+
+def test_a_day_lists_only_the_parties_of_that_day(client, make_token):
+    _, headers = make_token("parties:read")
+    codes = {p["iso2"] for p in client.get("/api/v1/parties?as_of=2019-01-01&per_page=100", headers=headers).get_json()["items"]}
+    body = client.get("/api/v1/parties?as_of=2019-01-01&per_page=100&page=2", headers=headers).get_json()
+    codes |= {p["iso2"] for p in body["items"]}
+    assert "AD" not in codes and "TM" not in codes and "KE" in codes  # Andorra 2022, Turkmenistan 2025
+    assert body["pagination"]["total"] == 183
+
+
+def test_search_is_literal(client, make_token):
+    _, headers = make_token("parties:read")
+    assert client.get("/api/v1/parties?q=%25", headers=headers).get_json()["pagination"]["total"] == 0
+    assert client.get("/api/v1/parties?q=_", headers=headers).get_json()["pagination"]["total"] == 0

@@ -186,3 +186,19 @@ def test_scheduler_page(client, sign_in, make_staff):
     sign_in(make_staff(Role.SECRETARIAT))
     page = client.get("/system/scheduler").get_data(as_text=True)
     assert "No scheduler is running." in page
+
+
+def test_a_reader_of_another_language_keeps_it_for_content(client, sign_in, make_person, csrf, session):
+    """Ana reads Portuguese course content; the interface offers en/fr/es: choosing French for
+    the interface must not lose her Portuguese."""
+    ana = sign_in(make_person("Ana Tavares", preferred_language="pt", party="MZ"), via="lti:https://lms.example.org")
+    client.post("/language", data={"csrf_token": csrf(), "language": "fr"})
+    assert session.get(Person, ana.id).preferred_language == "pt"
+    assert 'lang="fr"' in client.get("/").get_data(as_text=True)
+
+
+def test_pages_ignore_an_authorization_header(client):
+    """A site behind HTTP basic auth (a staging proxy) still serves its pages."""
+    for header in ("Basic dXNlcjpwYXNz", "Bearer vct_not_a_token", "Bearer "):
+        assert client.get("/", headers={"Authorization": header}).status_code == 200
+    assert client.get("/api/v1/parties", headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 401

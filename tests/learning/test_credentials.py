@@ -117,7 +117,7 @@ def test_badges_stay_verifiable_after_a_key_rotation(client, session, completed,
 
     sign_in(learner, via=LTI)
     first = client.get(f"/learn/badges/{completed.credential.code}.jwt").get_data(as_text=True)
-    rotate_signing_key(session, KeyPurpose.CREDENTIALS, now=NOW + dt.timedelta(days=400), grace=None,
+    rotate_signing_key(session, KeyPurpose.CREDENTIALS, now=NOW + dt.timedelta(days=400),
                        actor=Actor.operator("tests"))
     session.commit()
     header = json.loads(jws.base64url_decode(first.split(".")[0]))

@@ -40,19 +40,14 @@ def test_members_command_prints_the_roster(session, context, platform, tool_jwks
 
 
 def test_members_of_an_unknown_context(runner):
-    from vcollege.errors import NotFound
-
     result = runner.invoke(args=["lti", "members", "no-such-context"])
-    assert result.exit_code == 1 and isinstance(result.exception, NotFound)
+    assert result.exit_code == 1 and "no-such-context" in result.output
 
 
 def test_the_lms_refusing_the_roster_is_an_error(session, context, platform, runner):
-    from vcollege.errors import VCollegeError
-
     platform.tool_jwks = {"keys": []}  # the platform cannot verify our assertion
     result = runner.invoke(args=["lti", "members", context.context_id])
-    assert result.exit_code == 1 and isinstance(result.exception, VCollegeError)
-    assert "401" in result.exception.detail
+    assert result.exit_code == 1 and result.output.startswith("Error:") and "401" in result.output
 
 
 def test_dynamic_registration_stores_a_pending_platform(session, client, platform):

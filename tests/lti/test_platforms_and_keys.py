@@ -31,10 +31,8 @@ def test_cli_adds_lists_shows_and_removes_a_platform(session, runner):
     shown = runner.invoke(args=["lti", "platform", "show", str(platform.id)])
     assert "mod/lti/certs.php" in shown.output
     # the same issuer may have a second client id, not the same one twice
-    from vcollege.errors import Conflict
-
     again = runner.invoke(args=ADD)
-    assert again.exit_code == 1 and isinstance(again.exception, Conflict)
+    assert again.exit_code == 1 and again.output.startswith("Error:") and "client" in again.output
     second = runner.invoke(args=[*ADD[:6], "other-client", *ADD[7:]])
     assert second.exit_code == 0, second.output
     removed = runner.invoke(args=["lti", "platform", "remove", str(platform.id), "--yes"])
@@ -43,12 +41,11 @@ def test_cli_adds_lists_shows_and_removes_a_platform(session, runner):
 
 
 def test_cli_refuses_bad_urls_and_writes_nothing(session, runner):
-    from vcollege.errors import InvalidInput
     from vcollege.lti.models import LtiPlatform
 
     result = runner.invoke(args=[*ADD[:-1], "not-a-url"])
     assert result.exit_code == 1
-    assert isinstance(result.exception, InvalidInput) and "key_set_url" in result.exception.errors
+    assert "key_set_url" in result.output
     assert count(session, LtiPlatform) == 0
 
 

@@ -84,11 +84,15 @@ def sync_catalogue(
                          detail={"version": 1, "content_hash": spec.content_hash})
             result.added.append(spec.slug)
         elif course.status == CourseStatus.RETIRED:
-            version = _add_version(session, course, spec, _next_number(session, course), now)
+            # Back on disk: unchanged, its last version serves again; changed, a new version.
+            changed = course.current_version is None or course.current_version.content_hash != spec.content_hash
+            if changed:
+                _add_version(session, course, spec, _next_number(session, course), now)
+                result.new_versions.append(spec.slug)
             course.status, course.retired_at = CourseStatus.ACTIVE, None
             record_audit(session, actor, "catalogue.course_restored", course, now=now,
-                         detail={"version": version.number, "content_hash": spec.content_hash})
-            result.new_versions.append(spec.slug)
+                         detail={"version": course.current_version.number, "content_hash": spec.content_hash,
+                                 "changed": changed})
             result.restored.append(spec.slug)
         elif course.current_version is None or course.current_version.content_hash != spec.content_hash:
             previous = course.current_version.number if course.current_version else None

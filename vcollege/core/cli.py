@@ -24,8 +24,9 @@ from vcollege.core.accounts import (
 )
 from vcollege.core.audit import AuditFilter, audit_query
 from vcollege.core.keys import rotate_signing_key
-from vcollege.core.models import Agency, ComplianceProcedure, KeyPurpose, Person, Role
+from vcollege.core.models import Agency, CitesRegion, ComplianceProcedure, KeyPurpose, Person, Role
 from vcollege.core.parties import (
+    CONVENTION_IN_FORCE,
     FACTS_AS_OF,
     end_compliance_case,
     get_compliance_case,
@@ -52,6 +53,9 @@ keys = CommandGroup("keys", help="The college's signing keys (LTI, credentials).
 
 def _date(value: str | None) -> dt.date | None:
     return _parse_day(value, "on") if value else None
+
+
+REGIONS = click.Choice([region.value for region in CitesRegion], case_sensitive=False)
 
 
 @users.command("create")
@@ -213,11 +217,12 @@ def load(path):
 @parties.command("list")
 @click.option("--priority", is_flag=True, help="Only Parties in a Res. Conf. 19.2 priority category, with their categories.")
 @click.option("--category", type=click.Choice(["recently_acceded", "ldc", "lldc", "sids", "compliance"]))
-@click.option("--region")
+@click.option("--region", type=REGIONS)
 @click.option("--on", "on", help="The day (YYYY-MM-DD) the categories hold on; default today.")
 def list_parties(priority, category, region, on):
-    """List the Parties; categories are computed for --on."""
+    """List the Parties of that day; categories are computed for --on."""
     day = _date(on) or utcnow().date()
+    region = next((r for r in CitesRegion if r.value.lower() == region.lower()), None) if region else None
     window = current_app.config["RECENTLY_ACCEDED_YEARS"]
     rows = list_standings(db.session, on=day, window_years=window, region=region,
                           category=category or ("any" if priority else None))
@@ -274,9 +279,13 @@ def compliance_end(case_id, on, reason):
 
 def _parse_day(value: str, field: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"--{field}: {value!r} is not a date (YYYY-MM-DD).", errors={field: ["Not a date."]}) from None
+    if day < CONVENTION_IN_FORCE:
+        raise InvalidInput(f"--{field}: {value} is before CITES entered into force ({CONVENTION_IN_FORCE}).",
+                           errors={field: ["Before 1975-07-01."]})
+    return day
 
 
 @audit.command("list")
@@ -306,17 +315,11 @@ def list_keys():
 
 @keys.command("rotate")
 @click.option("--purpose", type=click.Choice([p.value for p in KeyPurpose]), required=True)
-@click.option("--grace-hours", type=click.IntRange(1, 24 * 365),
-              help="How long the previous key stays published (default: 24 for lti; for ever for credentials).")
 @click.option("--reason")
-def rotate_key(purpose, grace_hours, reason):
-    """Make a new signing key active; the previous one stays published for the grace period."""
-    chosen = KeyPurpose(purpose)
-    if grace_hours is None:
-        grace = dt.timedelta(hours=24) if chosen == KeyPurpose.LTI else None
-    else:
-        grace = dt.timedelta(hours=grace_hours)
-    key = rotate_signing_key(db.session, chosen, now=utcnow(), grace=grace, actor=OPERATOR, reason=reason)
+def rotate_key(purpose, reason):
+    """Make a new signing key active; the previous one stays published (a day for lti, for
+    ever for credentials)."""
+    key = rotate_signing_key(db.session, KeyPurpose(purpose), now=utcnow(), actor=OPERATOR, reason=reason)
     db.session.commit()
     click.echo(f"New {purpose} key {key.kid} is active.")
 

@@ -32,6 +32,14 @@ from vcollege.core.permissions import Actor
 
 KEY_SIZE = 2048
 
+# How long a replaced key stays published. LTI: our longest-lived signed message (a
+# deep-linking response, 10 minutes) plus a day of platform key-set caching. Credentials:
+# for ever, since a certificate or badge is verified years after it was signed.
+GRACE: dict[KeyPurpose, dt.timedelta | None] = {
+    KeyPurpose.LTI: dt.timedelta(days=1, minutes=10),
+    KeyPurpose.CREDENTIALS: None,
+}
+
 
 def _new_key(purpose: KeyPurpose, now: dt.datetime) -> SigningKey:
     private = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
@@ -58,16 +66,11 @@ def active_key(session: Session, purpose: KeyPurpose, now: dt.datetime) -> Signi
 
 
 def rotate_signing_key(
-    session: Session,
-    purpose: KeyPurpose,
-    *,
-    now: dt.datetime,
-    grace: dt.timedelta | None,
-    actor: Actor,
-    reason: str | None = None,
+    session: Session, purpose: KeyPurpose, *, now: dt.datetime, actor: Actor, reason: str | None = None
 ) -> SigningKey:
-    """Make a new key active for `purpose`; the previous one stays published for `grace`
-    (None: for ever, as credential keys must)."""
+    """Make a new key active for `purpose`; the previous one stays published for the
+    purpose's GRACE (for ever for credentials)."""
+    grace = GRACE[purpose]
     previous = session.scalars(
         select(SigningKey).where(SigningKey.purpose == purpose, SigningKey.retired_at.is_(None))
     ).all()

@@ -31,6 +31,8 @@ from vcollege.errors import Conflict, InvalidInput, NotFound
 
 # The UN lists behind the ldc, lldc and sids flags were read on this day (see data/SOURCES.md).
 FACTS_AS_OF = dt.date(2026, 7, 19)
+# The Convention entered into force on 1 July 1975: no day before it has Parties.
+CONVENTION_IN_FORCE = dt.date(1975, 7, 1)
 
 
 class PriorityCategory(StrEnum):
@@ -154,10 +156,11 @@ def is_recently_acceded(party: Party, on: dt.date, window_years: int) -> bool:
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
+    year = max(dt.MINYEAR, day.year - years)
     try:
-        return day.replace(year=day.year - years)
+        return day.replace(year=year)
     except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
+        return day.replace(year=year, day=28)
 
 
 def priority_categories(party: Party, on: dt.date, window_years: int) -> list[PriorityCategory]:
@@ -215,8 +218,9 @@ def parties_query(*, region: CitesRegion | None = None, q: str | None = None) ->
         query = query.where(Party.cites_region == region)
     if q:
         needle = q.strip()
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
-            or_(Party.name.ilike(f"%{needle}%"), Party.iso2 == needle.upper(), Party.iso3 == needle.upper())
+            or_(Party.name.ilike(pattern, escape="\\"), Party.iso2 == needle.upper(), Party.iso3 == needle.upper())
         )
     return query
 
@@ -230,8 +234,10 @@ def list_standings(
     q: str | None = None,
     category: str | None = None,
 ) -> list[PartyStanding]:
-    """Every matching Party with its standing on `on`; `category` keeps those in it."""
-    result = [standing(p, on, window_years) for p in session.scalars(parties_query(region=region, q=q))]
+    """Every matching Party with its standing on `on` (only States that were Parties by then);
+    `category` keeps those in it."""
+    query = parties_query(region=region, q=q).where(Party.entry_into_force <= on)
+    result = [standing(p, on, window_years) for p in session.scalars(query)]
     if category == "any":
         return [s for s in result if s.categories]
     if category == "compliance":

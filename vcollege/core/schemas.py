@@ -5,6 +5,8 @@ Schemas validate shape and format only; whether a Party or person exists is a se
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import (
     EXCLUDE,
     Schema,
@@ -108,7 +110,10 @@ class PartyQueryArgsSchema(Schema):
         metadata={"description": "Only Parties in this priority category on `as_of`; `any` for any of the four"},
     )
     q = fields.String(validate=validate.Length(max=100), metadata={"description": "Part of the name or code"})
-    as_of = fields.Date(metadata={"description": "The day the categories are computed for (default: today)"})
+    as_of = fields.Date(
+        validate=validate.Range(min=dt.date(1975, 7, 1), error="Must be on or after 1975-07-01, when CITES entered into force."),
+        metadata={"description": "The day the categories are computed for (default: today)"},
+    )
 
 
 class PersonSchema(Schema):

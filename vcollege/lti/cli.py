@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from marshmallow import ValidationError
 
+from vcollege.cli import CommandGroup
 from vcollege.core.permissions import Actor
 from vcollege.errors import InvalidInput, VCollegeError
 from vcollege.extensions import db, utcnow
@@ -18,9 +18,9 @@ from vcollege.lti.schemas import PlatformSchema
 
 OPERATOR = Actor.operator("cli")
 
-lti = AppGroup("lti", help="LTI 1.3: LMS platforms, the tool's keys, rosters.")
-platform = AppGroup("platform", help="LMS platform registrations.")
-keys = AppGroup("keys", help="The tool's signing keys.")
+lti = CommandGroup("lti", help="LTI 1.3: LMS platforms, the tool's keys, rosters.")
+platform = CommandGroup("platform", help="LMS platform registrations.")
+keys = CommandGroup("keys", help="The tool's signing keys.")
 lti.add_command(platform)
 lti.add_command(keys)
 

@@ -20,9 +20,7 @@ from vcollege.core.models import KeyPurpose, SigningKey
 from vcollege.core.permissions import Actor
 from vcollege.lti.platforms import LTI_MANAGE
 
-# Our longest-lived signed token is a deep-linking response (10 minutes); platforms cache
-# key sets for up to a day. A replaced key stays published this long after rotation.
-KEY_OVERLAP = dt.timedelta(days=1, minutes=10)
+KEY_OVERLAP = core_keys.GRACE[KeyPurpose.LTI]  # how long a replaced key stays published
 
 
 def signing_key(session: Session) -> SigningKey | None:
@@ -41,7 +39,7 @@ def ensure_signing_key(session: Session, *, now: dt.datetime) -> SigningKey:
 def rotate_keys(session: Session, *, actor: Actor, now: dt.datetime) -> SigningKey:
     """Make a new signing key; the previous one stays published for KEY_OVERLAP."""
     actor.require(LTI_MANAGE)
-    return core_keys.rotate_signing_key(session, KeyPurpose.LTI, now=now, grace=KEY_OVERLAP, actor=actor)
+    return core_keys.rotate_signing_key(session, KeyPurpose.LTI, now=now, actor=actor)
 
 
 def published_keys(session: Session, *, now: dt.datetime) -> list[SigningKey]:

@@ -20,11 +20,11 @@ def interface_languages() -> list[str]:
 
 def select_locale() -> str:
     languages = interface_languages()
+    chosen = session.get(SESSION_LANGUAGE)
     if current_user and current_user.is_authenticated and current_user.preferred_language:
         preferred = current_user.preferred_language.split("-")[0]
         if preferred in languages:
             return preferred
-    chosen = session.get(SESSION_LANGUAGE)
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or languages[0]

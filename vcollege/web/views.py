@@ -49,8 +49,13 @@ def choose_language():
     if not remember_language(code):
         raise InvalidInput(f"The language {code!r} is not offered.", errors={"language": ["Not offered."]})
     actor = current_actor()
-    if actor.person is not None and actor.person.preferred_language != code:
-        update_person(db.session, actor.person, actor=actor, now=utcnow(), preferred_language=code)
+    person = actor.person
+    # The profile's language also chooses course content: a Portuguese reader who switches
+    # the interface to French keeps Portuguese content.
+    keeps_content_language = person is not None and person.preferred_language and \
+        person.preferred_language.split("-")[0] not in current_app.config["LANGUAGES"]
+    if person is not None and person.preferred_language != code and not keeps_content_language:
+        update_person(db.session, person, actor=actor, now=utcnow(), preferred_language=code)
         db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
 
