@@ -202,3 +202,12 @@ def test_pages_ignore_an_authorization_header(client):
     for header in ("Basic dXNlcjpwYXNz", "Bearer vct_not_a_token", "Bearer "):
         assert client.get("/", headers={"Authorization": header}).status_code == 200
     assert client.get("/api/v1/parties", headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
+
+
+def test_people_page_filters_and_refuses_bad_arguments(client, sign_in, make_staff, make_person):
+    sign_in(make_staff(Role.SECRETARIAT))
+    make_person("Zawadi Otieno")
+    assert "Zawadi Otieno" in client.get("/people?q=zawadi&role=learner").get_data(as_text=True)
+    assert "Zawadi Otieno" not in client.get("/people?q=zawadi&role=trainer").get_data(as_text=True)
+    assert client.get("/people?role=emperor").status_code == 422
+    assert client.get("/people?page=-3").status_code == 422

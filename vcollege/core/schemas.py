@@ -160,6 +160,19 @@ class TokenCreateSchema(Schema):
     expires_in_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650))
 
 
+class PeopleQueryArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    role = fields.Enum(Role, by_value=True)
+    q = fields.String(validate=validate.Length(max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+    @pre_load
+    def blanks(self, data, **kwargs):
+        return {k: v for k, v in data.items() if v not in ("", None)}
+
+
 class AuditQueryArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE

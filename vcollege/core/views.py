@@ -47,9 +47,10 @@ from vcollege.core.schemas import (
     EndComplianceSchema,
     LoginSchema,
     PartyQueryArgsSchema,
+    PeopleQueryArgsSchema,
 )
 from vcollege.errors import InvalidInput
-from vcollege.extensions import db, limiter, utcnow
+from vcollege.extensions import LIKE_ESCAPE, contains, db, limiter, utcnow
 from vcollege.web.navigation import NavItem, add_nav_item
 from vcollege.web.views import form_data
 
@@ -166,15 +167,16 @@ def end_compliance(case_id: int):
 @bp.get("/people")
 @require_permission(PEOPLE_READ)
 def people():
-    role = request.args.get("role") or None
-    q = (request.args.get("q") or "").strip()
+    args = _load_form(PeopleQueryArgsSchema(), request.args.to_dict())
+    role, q = args.get("role"), (args.get("q") or "").strip()
     query = select(Person).options(selectinload(Person.party)).order_by(Person.name)
-    if role in {r.value for r in Role}:
-        query = query.where(Person.roles.any(PersonRole.role == Role(role)))
+    if role:
+        query = query.where(Person.roles.any(PersonRole.role == role))
     if q:
-        query = query.where(Person.name.ilike(f"%{q}%") | Person.email.ilike(f"%{q}%"))
-    page = paginate_query(db.session, query, max(1, request.args.get("page", 1, type=int)), 50)
-    return render_template("core/people.html", page=page, role=role, q=q, roles=list(Role))
+        query = query.where(Person.name.ilike(contains(q), escape=LIKE_ESCAPE)
+                            | Person.email.ilike(contains(q), escape=LIKE_ESCAPE))
+    page = paginate_query(db.session, query, args["page"], 50)
+    return render_template("core/people.html", page=page, role=role.value if role else None, q=q, roles=list(Role))
 
 
 @bp.get("/people/<int:person_id>")
