@@ -98,12 +98,3 @@ def lock_for_update(session: Session, model, *ids):
     query = select(model).where(key.in_(ids)).with_for_update().execution_options(populate_existing=True)
     return list(session.scalars(query))
 
-
-LIKE_ESCAPE = "\\"
-
-
-def contains(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, literally (`%` and `_` are not wildcards);
-    use it with `escape=LIKE_ESCAPE`."""
-    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
-    return f"%{escaped}%"

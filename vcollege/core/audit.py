@@ -86,7 +86,7 @@ def audit_query(filters: AuditFilter) -> Select[tuple[AuditEntry]]:
     if filters.action:
         query = query.where(AuditEntry.action.startswith(filters.action))
     if filters.actor:
-        query = query.where(AuditEntry.actor_label.contains(filters.actor))
+        query = query.where(AuditEntry.actor_label.contains(filters.actor, autoescape=True))
     if filters.target_type:
         query = query.where(AuditEntry.target_type == filters.target_type)
     if filters.target_id:

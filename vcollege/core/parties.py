@@ -28,7 +28,6 @@ from vcollege.core.models import CitesRegion, ComplianceCase, ComplianceProcedur
 from vcollege.core.permissions import PARTIES_MANAGE, Actor
 from vcollege.core.schemas import PARTY_FILE_COLUMNS, PartyRowSchema
 from vcollege.errors import Conflict, InvalidInput, NotFound
-from vcollege.extensions import LIKE_ESCAPE, contains
 
 # The UN lists behind the ldc, lldc and sids flags were read on this day (see data/SOURCES.md).
 FACTS_AS_OF = dt.date(2026, 7, 19)
@@ -220,7 +219,7 @@ def parties_query(*, region: CitesRegion | None = None, q: str | None = None) ->
     if q:
         needle = q.strip()
         query = query.where(
-            or_(Party.name.ilike(contains(needle), escape=LIKE_ESCAPE), Party.iso2 == needle.upper(),
+            or_(Party.name.icontains(needle, autoescape=True), Party.iso2 == needle.upper(),
                 Party.iso3 == needle.upper())
         )
     return query

@@ -50,7 +50,7 @@ from vcollege.core.schemas import (
     PeopleQueryArgsSchema,
 )
 from vcollege.errors import InvalidInput
-from vcollege.extensions import LIKE_ESCAPE, contains, db, limiter, utcnow
+from vcollege.extensions import db, limiter, utcnow
 from vcollege.web.navigation import NavItem, add_nav_item
 from vcollege.web.views import form_data
 
@@ -173,8 +173,7 @@ def people():
     if role:
         query = query.where(Person.roles.any(PersonRole.role == role))
     if q:
-        query = query.where(Person.name.ilike(contains(q), escape=LIKE_ESCAPE)
-                            | Person.email.ilike(contains(q), escape=LIKE_ESCAPE))
+        query = query.where(Person.name.icontains(q, autoescape=True) | Person.email.icontains(q, autoescape=True))
     page = paginate_query(db.session, query, args["page"], 50)
     return render_template("core/people.html", page=page, role=role.value if role else None, q=q, roles=list(Role))
 
