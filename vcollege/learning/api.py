@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from flask_smorest import Blueprint
@@ -47,7 +48,7 @@ from vcollege.learning.progress import (
     waive_course,
     waive_module,
 )
-from vcollege.learning.rules import course_state, percent
+from vcollege.learning.rules import answers_revealed, course_state, feedback, percent
 from vcollege.learning.schemas import (
     AttemptBodySchema,
     AttemptResultSchema,
@@ -143,8 +144,10 @@ def my_progress(body, slug: str, key: str):
 @me.alt_response(409, schema=ProblemSchema, description="No attempt left, or the enrolment is not active")
 @me.alt_response(422, schema=ProblemSchema, description="A question unanswered or a choice unknown")
 def my_attempt(body, slug: str, key: str):
-    """Submit answers to a module's quiz; it is graded on the server and the answer shows
-    the correct choices and explanations, now that they may be seen."""
+    """Submit answers to a module's quiz; it is graded on the server. The answer says, per
+    question, whether it was answered right, and the score; the correct choices and the
+    explanations come only once they may be seen (`answers_revealed`: the quiz is passed, no
+    attempt is left, or the course is completed), else they are null."""
     actor = _learner()
     enrolment = get_own_enrolment(db.session, actor, slug)
     outcome = submit_quiz(db.session, enrolment, key, body["answers"],
@@ -152,10 +155,11 @@ def my_attempt(body, slug: str, key: str):
     db.session.commit()
     attempt = outcome.attempt
     state = outcome.state.module(key)
+    revealed = answers_revealed(enrolment, state)
     return {
         "number": attempt.number, "score": attempt.score, "passed": attempt.passed,
-        "pass_mark": state.module.pass_mark, "attempts_left": state.attempts_left,
-        "questions": [q.__dict__ for q in outcome.grade.questions],
+        "pass_mark": state.module.pass_mark, "attempts_left": state.attempts_left, "answers_revealed": revealed,
+        "questions": [dataclasses.asdict(q) for q in feedback(outcome.grade, revealed)],
         "enrolment": enrolment_dict(db.session, enrolment, content_language(actor.person), detail=True),
     }
 

@@ -37,10 +37,11 @@ from vcollege.core.audit import record_audit
 from vcollege.core.keys import active_key, published_keys, sign
 from vcollege.core.models import KeyPurpose
 from vcollege.core.permissions import Actor
-from vcollege.errors import Conflict, InvalidInput, NotFound
+from vcollege.errors import Conflict, NotFound
 from vcollege.extensions import lock_for_update
 from vcollege.learning.models import Completion, Credential
 from vcollege.learning.permissions import CREDENTIALS_REVOKE
+from vcollege.learning.reasons import require_reason
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 ISSUER_NAME = "CITES Virtual College"
@@ -96,9 +97,7 @@ def revoke_credential(session: Session, credential: Credential, *, reason: str, 
                       now: dt.datetime) -> Credential:
     """Revoke a certificate and its badge, with a reason (the Secretariat only)."""
     actor.require(CREDENTIALS_REVOKE)
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("Give the reason for the revocation.", errors={"reason": ["Required (3 characters or more)."]})
+    reason = require_reason(reason, "Give the reason for the revocation.")
     lock_for_update(session, Credential, credential.id)
     if credential.revoked_at is not None:
         raise Conflict(f"This credential was revoked on {credential.revoked_at:%Y-%m-%d}.",

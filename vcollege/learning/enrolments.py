@@ -41,6 +41,7 @@ from vcollege.learning.models import (
     QuizAttempt,
 )
 from vcollege.learning.permissions import ENROLMENTS_MANAGE
+from vcollege.learning.reasons import require_reason
 
 SELF_SERVICE_SOURCES = frozenset({EnrolmentSource.LTI})
 MAX_ROSTER_LINES = 5000
@@ -175,9 +176,7 @@ def withdraw(session: Session, enrolment: Enrolment, *, reason: str, actor: Acto
     A learner may withdraw themselves; others need enrolments:manage."""
     if actor.person_id != enrolment.person_id:
         actor.require(ENROLMENTS_MANAGE)
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("Give a reason for the withdrawal.", errors={"reason": ["Required (3 characters or more)."]})
+    reason = require_reason(reason, "Give a reason for the withdrawal.")
     _lock(session, enrolment)
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise Conflict(f"The enrolment is {enrolment.status.value}, not active.", errors={"status": [enrolment.status.value]})

@@ -48,6 +48,7 @@ from vcollege.learning.models import (
     Waiver,
 )
 from vcollege.learning.permissions import ENROLMENTS_MANAGE
+from vcollege.learning.reasons import require_reason
 from vcollege.learning.rules import CourseState, Grade, check_answers, course_state, grade, percent
 
 
@@ -201,7 +202,7 @@ def waive_module(session: Session, enrolment: Enrolment, key: str, *, reason: st
                  now: dt.datetime) -> Outcome:
     """A trainer waives one module for a learner, with a reason; may complete the course."""
     actor.require(ENROLMENTS_MANAGE)
-    reason = _reason(reason)
+    reason = require_reason(reason, "Give the reason for the waiver.")
     _lock(session, enrolment)
     _require_active(enrolment)
     module = _module(enrolment, key)
@@ -221,7 +222,7 @@ def waive_course(session: Session, enrolment: Enrolment, *, reason: str, actor: 
     """A trainer waives the whole course for a learner, with a reason: it is completed at
     once, with no score, marked as waived."""
     actor.require(ENROLMENTS_MANAGE)
-    reason = _reason(reason)
+    reason = require_reason(reason, "Give the reason for the waiver.")
     _lock(session, enrolment)
     _require_active(enrolment)
     before = course_state(enrolment)
@@ -252,13 +253,6 @@ def record_attendance_rate(session: Session, enrolment: Enrolment, percent_atten
     if enrolment.status != EnrolmentStatus.ACTIVE:
         return Outcome(course_state(enrolment), enrolment.completion)
     return _settle(session, enrolment, before, actor=actor, now=now, cause=f"attendance:{now.isoformat()}")
-
-
-def _reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("Give the reason for the waiver.", errors={"reason": ["Required (3 characters or more)."]})
-    return reason
 
 
 def _settle(session: Session, enrolment: Enrolment, before: CourseState, *, actor: Actor, now: dt.datetime,
