@@ -188,3 +188,30 @@ def test_trainer_waives_and_withdraws_with_reasons(client, session, sign_in, csr
 
 def test_learner_cannot_reach_trainer_pages(player):
     assert player.get("/teach").status_code == 403
+
+
+def test_trainer_cannot_waive_on_their_own_enrolment_page(client, session, sign_in, csrf, make_staff, courses):
+    from vcollege.core.models import Role
+
+    person = make_staff(Role.TRAINER)
+    own = enrol(session, person, courses["cites-basics"])
+    session.commit()
+    sign_in(person)
+    path = f"/teach/enrolments/{own.id}"
+    page = client.get(path).get_data(as_text=True)
+    assert "Waive a requirement" not in page and "Withdraw the learner" in page
+    refused = client.post(f"{path}/waive", data={"csrf_token": csrf(path), "module": "", "reason": "Equivalent training"})
+    assert refused.status_code == 403
+    assert count(session, Waiver) == 0 and session.get(Enrolment, own.id).status == EnrolmentStatus.ACTIVE
+
+
+def test_a_trainer_launched_from_an_lms_cannot_waive(client, session, sign_in, csrf, make_staff, courses, learner):
+    from vcollege.core.models import Role
+
+    enrolment = enrol(session, learner, courses["cites-basics"])
+    session.commit()
+    sign_in(make_staff(Role.TRAINER), via=LTI)
+    path = f"/teach/enrolments/{enrolment.id}"
+    token = csrf("/learn")
+    response = client.post(f"{path}/waive", data={"csrf_token": token, "module": "", "reason": "Equivalent training"})
+    assert response.status_code == 403 and count(session, Waiver) == 0

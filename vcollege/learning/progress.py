@@ -3,7 +3,8 @@ completion they lead to.
 
 Invariants:
 - only the learner (or the operator, for demo data) records their own progress; trainers
-  waive, they never answer for a learner;
+  waive, they never answer for a learner, and never waive for themselves; a waiver needs
+  `enrolments:manage`, which a session opened by an LMS launch never holds;
 - progress is recorded only on an active enrolment whose prerequisites are met: each course
   named in the version's `prerequisites` must have a completion of the person whose
   credential is not revoked (a whole-course waiver of this course lifts them);
@@ -198,10 +199,20 @@ def submit_quiz(session: Session, enrolment: Enrolment, key: str, answers: dict,
     return Outcome(outcome.state, outcome.completion, result, attempt)
 
 
+def _require_waiver_right(actor: Actor, enrolment: Enrolment) -> None:
+    """Waivers need `enrolments:manage`, which LMS sessions never hold (a staff sign-in, a
+    token or the operator), and are never for the trainer's own enrolment."""
+    actor.require(ENROLMENTS_MANAGE)
+    if actor.person_id is not None and actor.person_id == enrolment.person_id:
+        raise Forbidden("Nobody can waive a requirement for themselves: ask another trainer.",
+                        errors={"module": ["Your own enrolment."]})
+
+
 def waive_module(session: Session, enrolment: Enrolment, key: str, *, reason: str, actor: Actor,
                  now: dt.datetime) -> Outcome:
-    """A trainer waives one module for a learner, with a reason; may complete the course."""
-    actor.require(ENROLMENTS_MANAGE)
+    """A trainer waives one module for a learner, with a reason; may complete the course.
+    Nobody waives for themselves."""
+    _require_waiver_right(actor, enrolment)
     reason = require_reason(reason, "Give the reason for the waiver.")
     _lock(session, enrolment)
     _require_active(enrolment)
@@ -220,8 +231,8 @@ def waive_module(session: Session, enrolment: Enrolment, key: str, *, reason: st
 
 def waive_course(session: Session, enrolment: Enrolment, *, reason: str, actor: Actor, now: dt.datetime) -> Outcome:
     """A trainer waives the whole course for a learner, with a reason: it is completed at
-    once, with no score, marked as waived."""
-    actor.require(ENROLMENTS_MANAGE)
+    once, with no score, marked as waived. Nobody waives for themselves."""
+    _require_waiver_right(actor, enrolment)
     reason = require_reason(reason, "Give the reason for the waiver.")
     _lock(session, enrolment)
     _require_active(enrolment)
