@@ -48,7 +48,9 @@ MAX_ROSTER_LINES = 5000
 
 
 def _lock(session: Session, enrolment: Enrolment) -> Enrolment:
-    """Take the enrolment's lock and read it again: its status is current from here on."""
+    """Take the enrolment's lock and read it again (`populate_existing`): its status is current
+    from here on, and its attempts, progress, waivers and completion, however stale in the
+    caller's session, are loaded afresh when next read (tests/learning/test_concurrency.py)."""
     lock_for_update(session, Enrolment, enrolment.id)
     return enrolment
 
