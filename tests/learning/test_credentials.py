@@ -194,3 +194,50 @@ def test_codes_are_typed_forgivingly():
     assert normalise_code("7kq2 mx9d 4htr") == "7KQ2-MX9D-4HTR"
     assert normalise_code("7KQ2-MX9D-4HTO") == "7KQ2-MX9D-4HT0"
     assert normalise_code("too short") == ""
+
+
+def test_certificate_badge_and_verification_keep_the_name_at_completion_and_name_waived_modules(
+        client, session, sign_in, make_person, courses, trainer):
+    from pypdf import PdfReader
+
+    from vcollege.core.models import Agency
+    from vcollege.core.people import update_person
+    from vcollege.learning.service import mark_read, waive_module
+    from tests.learning.conftest import enrol, learner_actor
+
+    learner = make_person("Núria Puig", party="AD", agency=Agency.CUSTOMS, preferred_language="es")
+    enrolment = enrol(session, learner, courses["cites-basics"])
+    waive_module(session, enrolment, "appendices", reason="Passed the regional exam", actor=trainer, now=NOW)
+    completion = mark_read(session, enrolment, "authorities", actor=learner_actor(learner), now=NOW).completion
+    assert completion.learner_name == "Núria Puig" and completion.waived_modules == ["appendices"]
+    update_person(session, learner, actor=Actor.operator("tests"), now=NOW, name="Núria Puig i Soler")
+    session.commit()
+    code = completion.credential.code
+
+    sign_in(learner, via=LTI)
+    text = PdfReader(io.BytesIO(client.get(f"/learn/certificates/{code}.pdf").data)).pages[0].extract_text()
+    assert "Núria Puig" in text and "Soler" not in text
+    assert "Los tres Apéndices" in text and "appendices" not in text  # the title, in Spanish, not the key
+
+    page = client.get(f"/verify/{code}").get_data(as_text=True)
+    page = page[page.index('<dl class="facts">'):page.index("</dl>")]  # the header names whoever is signed in
+    assert "Núria Puig" in page and "Soler" not in page
+    assert "Los tres Apéndices" in page and ": appendices" not in page
+
+    badge = client.get(f"/learn/badges/{code}.json").get_json()
+    subject = badge["credentialSubject"]
+    assert subject["identifier"][0]["identityHash"] == "Núria Puig"
+    assert '"The three Appendices"' in subject["narrative"]
+
+    api = client.get("/api/v1/completions", headers=_completions_token(session))
+    [row] = api.get_json()["items"]
+    assert row["learner_name"] == "Núria Puig" and row["name"] == "Núria Puig i Soler"
+
+
+def _completions_token(session):
+    from vcollege.core.accounts import create_api_token
+
+    _token, raw = create_api_token(session, name="reader", scopes=["completions:read"], actor=Actor.operator("tests"),
+                                   now=NOW)
+    session.commit()
+    return {"Authorization": f"Bearer {raw}"}

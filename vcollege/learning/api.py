@@ -234,6 +234,7 @@ def _completion_row(completion: Completion) -> dict:
     credential = completion.credential
     return {
         "id": completion.id, "person_id": completion.person_id, "name": completion.person.name,
+        "learner_name": completion.learner_name,
         "party": completion.party.iso2 if completion.party else None, "agency": completion.agency,
         "course": completion.course.slug, "version": completion.course_version.number,
         "hours": float(completion.course_version.hours), "completed_at": completion.completed_at,

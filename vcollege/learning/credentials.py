@@ -178,6 +178,13 @@ def criteria_narrative(completion_or_version: Any) -> str:
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
 
 
+def waived_module_titles(completion: Completion, language: str) -> list[str]:
+    """The titles of the modules waived for a completion, in `language` (else English)."""
+    modules = {m.key: m for m in completion.course_version.modules}
+    return [localized(modules[key].title, language)[1] if key in modules else key
+            for key in completion.waived_modules or []]
+
+
 def achievement(version: Any, urls: IssuerUrls) -> dict[str, Any]:
     """The `Achievement` that completing a course version earns."""
     ident = urls.achievement(version.course.slug, version.number)
@@ -212,7 +219,8 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
     credential = completion.credential
     version = completion.course_version
     person = completion.person
-    identifiers = [{"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": person.name}]
+    identifiers = [{"type": "IdentityObject", "identityType": "name", "hashed": False,
+                    "identityHash": completion.learner_name}]
     if person.email:
         salt = credential.badge_uuid.replace("-", "")[:16]
         digest = hashlib.sha256((person.email.lower() + salt).encode()).hexdigest()
@@ -233,7 +241,8 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
             "value": f"{completion.score:g}",
         }]
     if completion.waived or completion.waived_modules:
-        waived = "the whole course" if completion.waived else "the modules " + ", ".join(completion.waived_modules)
+        waived = "the whole course" if completion.waived else \
+            "the modules " + ", ".join(f'"{title}"' for title in waived_module_titles(completion, "en"))
         subject["narrative"] = f"A trainer waived {waived} for this learner."
     return {
         "@context": [VC_CONTEXT, OB_CONTEXT],

@@ -12,7 +12,7 @@ Invariants:
   version the learner is enrolled in; attempts are limited by the module; the best counts;
   once the course is completed, quizzes take no more attempts;
 - a completion is recorded exactly once per enrolment (unique row, under the enrolment's
-  lock), with the final score, the person's Party and agency as they are at that moment,
+  lock), with the final score, the person's name, Party and agency as they are at that moment,
   and the waived modules; `completion_recorded` is sent in the same transaction, and a
   credential (verification code, badge id) is issued with it;
 - while a course is not completed, a change of the provisional score (the mean of the best
@@ -290,7 +290,7 @@ def record_completion(session: Session, enrolment: Enrolment, state: CourseState
         return enrolment.completion
     person = enrolment.person
     completion = Completion(
-        enrolment=enrolment, person=person, party_id=person.party_id, agency=person.agency,
+        enrolment=enrolment, person=person, learner_name=person.name, party_id=person.party_id, agency=person.agency,
         course_id=enrolment.course_id, course_version=enrolment.version, completed_at=now,
         score=percent(state.score), waived=state.course_waived, waived_modules=state.waived_modules,
         language=(person.preferred_language or "en"),

@@ -225,7 +225,8 @@ class CompletionListArgsSchema(Schema):
 class CompletionSchema(Schema):
     id = fields.Integer()
     person_id = fields.Integer()
-    name = fields.String()
+    name = fields.String(metadata={"description": "The person's name now"})
+    learner_name = fields.String(metadata={"description": "The name as it was at completion, as the certificate prints it"})
     party = fields.String(allow_none=True, metadata={"description": "ISO2 of the learner's Party when they completed"})
     agency = fields.Enum(Agency, by_value=True, allow_none=True)
     course = fields.String()

@@ -31,6 +31,7 @@ from vcollege.learning.credentials import (
     public_key,
     revoke_credential,
     signed_badge,
+    waived_module_titles,
 )
 from vcollege.learning.permissions import (
     COMPLETIONS_READ,
@@ -64,10 +65,11 @@ def certificate_text(credential, *, revoked_note: str | None = None) -> Certific
             result = _("Final score: %(score)s%%", score=format_decimal(completion.score))
         waived_note = None
         if completion.waived_modules and not completion.waived:
-            waived_note = _("Modules waived by a trainer: %(modules)s", modules=", ".join(completion.waived_modules))
+            waived_note = _("Modules waived by a trainer: %(modules)s",
+                            modules=", ".join(waived_module_titles(completion, language)))
         return CertificateText(
             college=_("CITES Virtual College"), heading=_("Certificate of completion"),
-            certifies=_("This certifies that"), name=completion.person.name,
+            certifies=_("This certifies that"), name=completion.learner_name,
             completed=_("has completed the course"), course_title=localized(version.title, language)[1],
             details=_("on %(day)s · %(hours)s hours of study · version %(version)d", day=format_date(completion.completed_at),
                       hours=hours, version=version.number),
@@ -136,10 +138,11 @@ def verify(code: str):
     except NotFound:
         return render_template("learning/verify.html", credential=None, code=code), 404
     completion = credential.completion
-    language = completion.person.preferred_language or "en"
+    language = completion.person.preferred_language or completion.language or "en"
     return render_template(
         "learning/verify.html", credential=credential, completion=completion, code=credential.code,
         title=localized(completion.course_version.title, language),
+        waived_modules=waived_module_titles(completion, language),
     )
 
 
