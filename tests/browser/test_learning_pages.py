@@ -223,7 +223,7 @@ def test_secretariat_revokes_a_credential(page, live_server):
     expect(page.get_by_role("status")).to_contain_text("Revoked on")
 
 
-@pytest.mark.parametrize("path", ["/credentials/issuer", "/credentials/jwks.json"])
+@pytest.mark.parametrize("path", ["/credentials/issuer", "/credentials/jwks.json", "/credentials/status/revocations"])
 def test_issuer_documents_are_public(page, live_server, path):
     response = page.request.get(live_server.url + path)
     assert response.ok and response.headers["access-control-allow-origin"] == "*"

@@ -80,7 +80,8 @@ def test_badge_verifies_against_the_published_keys_only(client, session, complet
 
     vc = claims["vc"]
     assert vc["@context"] == ["https://www.w3.org/ns/credentials/v2",
-                              "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+                              "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+                              "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"]
     assert vc["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert claims["iss"] == vc["issuer"]["id"] and vc["issuer"]["type"] == ["Profile"]
     assert claims["jti"] == vc["id"] and vc["id"].startswith("urn:uuid:")
@@ -96,11 +97,33 @@ def test_badge_verifies_against_the_published_keys_only(client, session, complet
     assert subject["identifier"][0]["identityHash"] == "Wanjiru Kamau"
     assert learner.email not in token  # the e-mail is only there hashed
 
-    # The issuer profile and the achievement are published where their ids point.
+    # The issuer profile and the achievement are published where their ids point; the
+    # profile names the signing key (by the header's kid) and links the key set.
     profile = client.get(_path(vc["issuer"]["id"]))
     assert profile.status_code == 200 and profile.get_json()["type"] == ["Profile"]
+    methods = {m["id"]: m for m in profile.get_json()["verificationMethod"]}
+    assert methods[header["kid"]]["publicKeyJwk"] == key_document.get_json()
+    assert methods[header["kid"]]["controller"] == vc["issuer"]["id"]
+    assert header["kid"] in profile.get_json()["assertionMethod"]
+    [key_set] = profile.get_json()["service"]
+    assert key_set["type"] == "JsonWebKeySet" and client.get(_path(key_set["serviceEndpoint"])).get_json() == jwks
     published = client.get(_path(achievement["id"])).get_json()
     assert published["criteria"]["narrative"] == achievement["criteria"]["narrative"]
+
+    # The status entry resolves to the issuer's revocation list, which does not list this badge...
+    status = vc["credentialStatus"]
+    assert status["type"] == "1EdTechRevocationList"
+    listing = client.get(_path(status["id"]))
+    assert listing.status_code == 200 and listing.headers["Access-Control-Allow-Origin"] == "*"
+    assert listing.get_json()["issuer"] == vc["issuer"]["id"]
+    assert vc["id"] not in [entry["id"] for entry in listing.get_json()["revokedCredentials"]]
+    # ... until it is revoked: then it does, with the reason and the date.
+    revoke_credential(session, completed.credential, reason="Issued in error", actor=Actor.operator("tests"),
+                      now=NOW + dt.timedelta(days=3))
+    session.commit()
+    [entry] = [e for e in client.get(_path(status["id"])).get_json()["revokedCredentials"] if e["id"] == vc["id"]]
+    assert entry == {"id": vc["id"], "revoked": True, "revocationReason": "Issued in error",
+                     "revokedAt": "2026-12-01T12:00:00Z"}
 
     # A tampered payload fails verification.
     head, body, signature = token.split(".")
@@ -163,6 +186,7 @@ def test_revoked_badge_and_certificate_are_no_longer_handed_out(client, session,
     session.commit()
     sign_in(learner, via=LTI)
     assert client.get(f"/learn/badges/{completed.credential.code}.jwt").status_code == 409
+    assert client.get(f"/learn/badges/{completed.credential.code}.json").status_code == 409
     assert client.get(f"/learn/certificates/{completed.credential.code}.pdf").status_code == 403
 
 

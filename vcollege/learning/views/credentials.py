@@ -29,6 +29,8 @@ from vcollege.learning.credentials import (
     issuer_profile,
     normalise_code,
     public_key,
+    refuse_revoked,
+    revocation_list,
     revoke_credential,
     signed_badge,
     waived_module_titles,
@@ -108,6 +110,7 @@ def badge(code: str):
 @require_sign_in
 def badge_json(code: str):
     credential = _own_credential(code)
+    refuse_revoked(credential)
     response = jsonify(badge_credential(credential.completion, issuer_urls()))
     response.mimetype = "application/ld+json"
     return response
@@ -156,7 +159,21 @@ def _json_ld(document: dict) -> Response:
 
 @bp.get("/credentials/issuer")
 def issuer():
-    return _json_ld(issuer_profile(issuer_urls()))
+    from vcollege.core.keys import published_keys
+    from vcollege.core.models import KeyPurpose
+
+    keys = published_keys(db.session, KeyPurpose.CREDENTIALS, utcnow())
+    db.session.commit()  # the first key is made on first use
+    return _json_ld(issuer_profile(issuer_urls(), keys))
+
+
+@bp.get("/credentials/status/revocations")
+def revocations():
+    """The revoked badges (1EdTech Revocation List Status Method), read by badge verifiers."""
+    response = jsonify(revocation_list(db.session, issuer_urls()))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
 
 
 @bp.get("/credentials/jwks.json")
