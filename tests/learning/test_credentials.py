@@ -224,10 +224,10 @@ def test_certificate_badge_and_verification_keep_the_name_at_completion_and_name
         client, session, sign_in, make_person, courses, trainer):
     from pypdf import PdfReader
 
+    from tests.learning.conftest import enrol, learner_actor
     from vcollege.core.models import Agency
     from vcollege.core.people import update_person
     from vcollege.learning.service import mark_read, waive_module
-    from tests.learning.conftest import enrol, learner_actor
 
     learner = make_person("Núria Puig", party="AD", agency=Agency.CUSTOMS, preferred_language="es")
     enrolment = enrol(session, learner, courses["cites-basics"])

@@ -153,10 +153,10 @@ def test_every_reason_is_checked_by_one_rule(session, courses, learner, trainer)
     operator = Actor.operator("tests")
     for bad in ("  ", "x" * (REASON_MAX + 1)):
         for attempt in (
-            lambda: withdraw(session, enrolment, reason=bad, actor=trainer, now=NOW),
-            lambda: waive_module(session, enrolment, "reading-a-permit", reason=bad, actor=trainer, now=NOW),
-            lambda: waive_course(session, enrolment, reason=bad, actor=trainer, now=NOW),
-            lambda: revoke_credential(session, credential, reason=bad, actor=operator, now=NOW),
+            lambda bad=bad: withdraw(session, enrolment, reason=bad, actor=trainer, now=NOW),
+            lambda bad=bad: waive_module(session, enrolment, "reading-a-permit", reason=bad, actor=trainer, now=NOW),
+            lambda bad=bad: waive_course(session, enrolment, reason=bad, actor=trainer, now=NOW),
+            lambda bad=bad: revoke_credential(session, credential, reason=bad, actor=operator, now=NOW),
         ):
             with pytest.raises(InvalidInput) as caught:
                 attempt()

@@ -19,7 +19,6 @@ from vcollege.api import (
     ProblemSchema,
     page_of,
     paged_response,
-    paginate_list,
     paginate_query,
     protected,
 )
@@ -31,10 +30,10 @@ from vcollege.errors import Forbidden, InvalidInput, NotFound
 from vcollege.extensions import db, utcnow
 from vcollege.learning.content import module_view
 from vcollege.learning.enrolments import (
+    course_enrolments_query,
     enrol_learner,
     get_enrolment,
     get_own_enrolment,
-    list_course_enrolments,
     list_own_enrolments,
 )
 from vcollege.learning.models import Completion, EnrolmentSource
@@ -43,6 +42,7 @@ from vcollege.learning.present import content_language, enrolment_dict, module_d
 from vcollege.learning.progress import (
     list_completions,
     mark_read,
+    missing_prerequisites_of,
     open_module,
     submit_quiz,
     waive_course,
@@ -85,7 +85,9 @@ def my_enrolments():
     """My enrolments, the most recently active first, with progress and any completion."""
     actor = _learner()
     lang = content_language(actor.person)
-    return [enrolment_dict(db.session, e, lang) for e in list_own_enrolments(db.session, actor.person)]
+    enrolments = list_own_enrolments(db.session, actor.person)
+    missing = missing_prerequisites_of(db.session, enrolments)
+    return [enrolment_dict(db.session, e, lang, missing=missing[e.id]) for e in enrolments]
 
 
 @me.get("/enrolments/<slug>")
@@ -167,10 +169,10 @@ def my_attempt(body, slug: str, key: str):
 # Trainers and other systems ---------------------------------------------------------------
 
 
-def _learner_row(enrolment) -> dict:
+def _learner_row(enrolment, missing: list[str] | None = None) -> dict:
     person = enrolment.person
     return {
-        **enrolment_dict(db.session, enrolment, "en"), "person_id": person.id, "name": person.name,
+        **enrolment_dict(db.session, enrolment, "en", missing=missing), "person_id": person.id, "name": person.name,
         "email": person.email, "party": person.party.iso2 if person.party else None,
     }
 
@@ -182,8 +184,10 @@ def _learner_row(enrolment) -> dict:
 def list_enrolments(course: str, page: int, per_page: int, status=None):
     """The learners of a course (every version) and their progress, by name."""
     found = get_version(db.session, course).course
-    rows = [_learner_row(e) for e in list_course_enrolments(db.session, found, status=status)]
-    return paged_response(paginate_list(rows, page, per_page), "learning_api.list_enrolments",
+    result = paginate_query(db.session, course_enrolments_query(found, status=status), page, per_page)
+    missing = missing_prerequisites_of(db.session, result.items)
+    result.items = [_learner_row(e, missing[e.id]) for e in result.items]
+    return paged_response(result, "learning_api.list_enrolments",
                           {"course": course, "status": status.value if status else None})
 
 

@@ -28,7 +28,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from vcollege import events
 from vcollege.catalogue.models import Module
@@ -72,26 +72,51 @@ def _require_active(enrolment: Enrolment) -> None:
 
 def completed_course_slugs(session: Session, person: Person) -> set[str]:
     """Slugs of the courses the person has completed, revoked credentials left out."""
-    rows = session.execute(
-        select(Completion.course_id, Credential.revoked_at)
-        .outerjoin(Credential, Credential.completion_id == Completion.id)
-        .where(Completion.person_id == person.id)
-    )
-    course_ids = {course_id for course_id, revoked_at in rows if revoked_at is None}
-    if not course_ids:
-        return set()
+    return completed_course_slugs_of(session, [person.id]).get(person.id, set())
+
+
+def completed_course_slugs_of(session: Session, person_ids) -> dict[int, set[str]]:
+    """Per person, the slugs of the courses they completed (revoked credentials left out), in
+    one query."""
     from vcollege.catalogue.models import Course
 
-    return set(session.scalars(select(Course.slug).where(Course.id.in_(course_ids))))
+    ids = set(person_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Completion.person_id, Course.slug)
+        .join(Course, Course.id == Completion.course_id)
+        .outerjoin(Credential, Credential.completion_id == Completion.id)
+        .where(Completion.person_id.in_(ids), Credential.revoked_at.is_(None))
+    )
+    done: dict[int, set[str]] = {}
+    for person_id, slug in rows:
+        done.setdefault(person_id, set()).add(slug)
+    return done
+
+
+def _needs_prerequisites(enrolment: Enrolment) -> bool:
+    return bool(enrolment.version.prerequisites) and not any(w.module_id is None for w in enrolment.waivers)
 
 
 def missing_prerequisites(session: Session, enrolment: Enrolment) -> list[str]:
     """The prerequisite course slugs the learner has not completed (in the version's order)."""
-    wanted = list(enrolment.version.prerequisites or [])
-    if not wanted or any(w.module_id is None for w in enrolment.waivers):
+    if not _needs_prerequisites(enrolment):
         return []
     done = completed_course_slugs(session, enrolment.person)
-    return [slug for slug in wanted if slug not in done]
+    return [slug for slug in enrolment.version.prerequisites if slug not in done]
+
+
+def missing_prerequisites_of(session: Session, enrolments) -> dict[int, list[str]]:
+    """`missing_prerequisites` of several enrolments (by enrolment id), in one query; an
+    enrolment already completed misses nothing."""
+    waiting = [e for e in enrolments if e.completion is None and _needs_prerequisites(e)]
+    done = completed_course_slugs_of(session, {e.person_id for e in waiting})
+    missing = {e.id: [] for e in enrolments}
+    for enrolment in waiting:
+        have = done.get(enrolment.person_id, set())
+        missing[enrolment.id] = [slug for slug in enrolment.version.prerequisites if slug not in have]
+    return missing
 
 
 def _require_prerequisites(session: Session, enrolment: Enrolment) -> None:
@@ -311,7 +336,11 @@ def record_completion(session: Session, enrolment: Enrolment, state: CourseState
 def list_completions(session: Session, *, course: str | None = None, party_id: int | None = None,
                      since: dt.datetime | None = None, until: dt.datetime | None = None):
     """A query of completions, newest first, filtered by course slug, Party and dates."""
-    query = select(Completion).order_by(Completion.completed_at.desc(), Completion.id.desc())
+    query = (
+        select(Completion).order_by(Completion.completed_at.desc(), Completion.id.desc())
+        .options(selectinload(Completion.credential), selectinload(Completion.person), selectinload(Completion.party),
+                 selectinload(Completion.course), selectinload(Completion.course_version))
+    )
     if course:
         found = find_course(session, course)
         query = query.where(Completion.course_id == (found.id if found else -1))
