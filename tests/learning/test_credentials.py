@@ -265,3 +265,34 @@ def _completions_token(session):
                                    now=NOW)
     session.commit()
     return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.mark.parametrize("name", ["فاطمة الزهراء عبد الله", "יעל כהן"])
+def test_certificate_draws_right_to_left_names_joined_and_in_order(client, session, sign_in, make_person, courses,
+                                                                   name):
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    learner = make_person(name, party="EG", preferred_language="en")
+    code = finish_basics(session, learner, courses["cites-basics"]).completion.credential.code
+    sign_in(learner, via=LTI)
+    reader = PdfReader(io.BytesIO(client.get(f"/learn/certificates/{code}.pdf").data))
+    text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())  # presentation forms back to letters
+    assert name in text and "the verification page" not in text
+    assert name in reader.metadata.title
+
+
+def test_certificate_of_a_name_the_font_cannot_draw_points_to_the_verification_page(client, session, sign_in,
+                                                                                    make_person, courses):
+    from pypdf import PdfReader
+
+    learner = make_person("王小明", party="CN", preferred_language="en")
+    code = finish_basics(session, learner, courses["cites-basics"]).completion.credential.code
+    sign_in(learner, via=LTI)
+    reader = PdfReader(io.BytesIO(client.get(f"/learn/certificates/{code}.pdf").data))
+    text = reader.pages[0].extract_text()
+    assert "is shown on the verification page" in text and text.count(code) == 3 and f"/verify/{code}" in text
+    assert "王小明" in reader.metadata.title and "王小明" in reader.metadata.subject  # kept exact, out of sight
+    facts = client.get(f"/verify/{code}").get_data(as_text=True)
+    assert "王小明" in facts[facts.index('<dl class="facts">'):]

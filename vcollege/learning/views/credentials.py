@@ -78,6 +78,9 @@ def certificate_text(credential, *, revoked_note: str | None = None) -> Certific
             result=result, waived_note=waived_note, code_label=_("Verification code"), code=credential.code,
             verify_label=_("Check this certificate at:"), verify_url=issuer_urls().verify(credential.code),
             revoked_note=revoked_note, language=interface,
+            name_elsewhere=_("The holder's name, in a script this certificate cannot print, is shown on the "
+                             "verification page."),
+            course_title_fallback=localized(version.title, "en")[1],
         )
 
 
