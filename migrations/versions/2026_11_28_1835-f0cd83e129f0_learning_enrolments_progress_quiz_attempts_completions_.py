@@ -50,6 +50,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enrolment_id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('learner_name', sa.String(length=200), nullable=False),
     sa.Column('party_id', sa.Integer(), nullable=True),
     sa.Column('agency', sa.Enum('management_authority', 'scientific_authority', 'customs', 'enforcement', 'judiciary', 'other', name='agency', native_enum=False, length=40), nullable=True),
     sa.Column('course_id', sa.Integer(), nullable=False),

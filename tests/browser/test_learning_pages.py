@@ -87,14 +87,27 @@ def test_whole_player_inside_a_cross_site_lms_frame(page, live_server, fake_lms)
         frame.get_by_role("button", name="Submit my answers").click()  # nothing ticked
         expect(frame.locator("#q1-error")).to_have_text("Answer this question.")
         expect(frame.locator("fieldset#q1")).to_have_attribute("aria-invalid", "true")
+        # A failed attempt says which answers were wrong, never which were right.
+        frame.get_by_label("Appendix II", exact=True).first.check()
+        question2 = frame.get_by_role("group", name=re.compile("export permit"))
+        question2.get_by_label("Neither", exact=True).check()
+        frame.get_by_role("button", name="Submit my answers").click()
+        expect(frame.get_by_role("heading", level=1)).to_have_text("Quiz result: attempt 1")
+        expect(frame.get_by_role("status")).to_contain_text("Not passed")
+        expect(frame.get_by_role("note")).to_contain_text("shown once you pass the quiz")
+        expect(frame.locator(".choice-correct")).to_have_count(0)
+        expect(frame.get_by_text("Appendix I: Article II, paragraph 1.")).to_have_count(0)
+        frame.get_by_role("link", name="Try again").click()
+
         frame.get_by_label("Appendix I", exact=True).first.check()
         question2 = frame.get_by_role("group", name=re.compile("export permit"))
         question2.get_by_label("Appendix I", exact=True).check()
         question2.get_by_label("Appendix II", exact=True).check()
         frame.get_by_role("button", name="Submit my answers").click()
-        expect(frame.get_by_role("heading", level=1)).to_have_text("Quiz result: attempt 1")
+        expect(frame.get_by_role("heading", level=1)).to_have_text("Quiz result: attempt 2")
         expect(frame.get_by_role("status")).to_contain_text("Passed with 100")
         expect(frame.get_by_text("Appendix I: Article II, paragraph 1.")).to_be_visible()  # explanations, now
+        expect(frame.locator(".choice-correct")).to_have_count(3)
 
         # Module 2, read, and the course completes.
         frame.get_by_role("link", name="Next module").click()
@@ -223,7 +236,7 @@ def test_secretariat_revokes_a_credential(page, live_server):
     expect(page.get_by_role("status")).to_contain_text("Revoked on")
 
 
-@pytest.mark.parametrize("path", ["/credentials/issuer", "/credentials/jwks.json"])
+@pytest.mark.parametrize("path", ["/credentials/issuer", "/credentials/jwks.json", "/credentials/status/revocations"])
 def test_issuer_documents_are_public(page, live_server, path):
     response = page.request.get(live_server.url + path)
     assert response.ok and response.headers["access-control-allow-origin"] == "*"

@@ -62,3 +62,28 @@ def finish_basics(session, person, version, *, now=NOW, answers=RIGHT):
     mark_read(session, enrolment, "authorities", actor=actor, now=now)
     session.commit()
     return enrolment
+
+
+@pytest.fixture
+def statements(session):
+    """`statements(fn)`: the SQL statements `fn()` sent through the test's connection (a
+    `before_cursor_execute` listener), to show that a page's queries do not grow with its rows."""
+    from sqlalchemy import event
+
+    connection = session.get_bind()
+
+    def run(fn) -> list[str]:
+        seen: list[str] = []
+
+        def listener(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                seen.append(statement)
+
+        event.listen(connection, "before_cursor_execute", listener)
+        try:
+            fn()
+        finally:
+            event.remove(connection, "before_cursor_execute", listener)
+        return seen
+
+    return run

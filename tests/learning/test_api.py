@@ -39,16 +39,40 @@ def test_my_enrolments_progress_and_a_quiz_through_the_api(client, session, cour
     assert attempt.status_code == 201, attempt.get_json()
     body = attempt.get_json()
     assert body["score"] == 50 and not body["passed"] and body["attempts_left"] == 2
-    assert body["questions"][1]["correct_choices"] == ["a", "b"] and body["questions"][0]["explanation"]
+    assert [q["right"] for q in body["questions"]] == [True, False] and body["answers_revealed"] is False
+    assert all(q["correct_choices"] is None and q["explanation"] is None for q in body["questions"])
 
     read = client.post("/api/v1/me/enrolments/cites-basics/modules/authorities/progress", json={"read": True},
                        headers=as_learner)
     assert read.status_code == 200 and read.get_json()["progress"] == 50
     done = client.post("/api/v1/me/enrolments/cites-basics/modules/appendices/attempts",
                        json={"answers": RIGHT}, headers=as_learner).get_json()
+    assert done["answers_revealed"] is True  # passed: the answers may be seen now
+    assert done["questions"][1]["correct_choices"] == ["a", "b"] and done["questions"][0]["explanation"]
     completion = done["enrolment"]["completion"]
     assert done["enrolment"]["status"] == "completed" and completion["score"] == 100
     assert completion["verification_code"] and completion["certificate_url"].endswith(".pdf")
+
+
+def test_correct_choices_never_reach_the_api_while_an_attempt_remains(client, session, courses, learner, as_learner):
+    enrol(session, learner, courses["cites-basics"])
+    session.commit()
+    path = "/api/v1/me/enrolments/cites-basics/modules/appendices/attempts"
+    version = courses["cites-basics"]
+    explanation = next(m for m in version.modules if m.key == "appendices").quiz["en"][0]["explanation"]
+    # q1 right (a), q2 wrong: its correct choices (a and b) must not be told
+    for left in (2, 1):
+        response = client.post(path, json={"answers": {"q1": ["a"], "q2": ["c"]}, "language": "en"}, headers=as_learner)
+        body = response.get_json()
+        assert response.status_code == 201 and body["attempts_left"] == left and not body["passed"]
+        assert body["answers_revealed"] is False and [q["right"] for q in body["questions"]] == [True, False]
+        assert [q["correct_choices"] for q in body["questions"]] == [None, None]
+        assert explanation not in response.get_data(as_text=True)
+        assert '"correct"' not in response.get_data(as_text=True)
+    # the last attempt, failed too: nothing more to gain, the answers are shown
+    last = client.post(path, json={"answers": {"q1": ["a"], "q2": ["c"]}, "language": "en"}, headers=as_learner).get_json()
+    assert last["attempts_left"] == 0 and last["answers_revealed"] is True
+    assert last["questions"][1]["correct_choices"] == ["a", "b"] and last["questions"][0]["explanation"] == explanation
 
 
 def test_writes_need_the_csrf_header_and_bad_answers_write_nothing(client, session, courses, learner, as_learner):

@@ -244,3 +244,36 @@ def test_open_module_remembers_where_the_learner_left_off(session, courses, lear
     open_module(session, enrolment, "authorities", actor=learner_actor(learner), now=NOW)
     assert enrolment.last_module_key == "authorities" and enrolment.last_activity_at == NOW
     assert not course_state(enrolment).module("authorities").read
+
+
+def test_nobody_waives_for_themselves(session, courses, make_staff):
+    from vcollege.core.models import Role
+    from vcollege.core.permissions import Actor
+    from vcollege.learning.models import Waiver
+
+    person = make_staff(Role.TRAINER, name="Self Waiver")
+    trainer = Actor.for_person(person)
+    enrolment = enrol(session, person, courses["cites-basics"])
+    session.commit()
+    for waive in (lambda: waive_module(session, enrolment, "appendices", reason="I know this", actor=trainer, now=NOW),
+                  lambda: waive_course(session, enrolment, reason="I know this", actor=trainer, now=NOW)):
+        with pytest.raises(Forbidden):
+            waive()
+    assert count(session, Waiver) == 0 and count(session, Completion) == 0
+    assert count(session, AuditEntry, AuditEntry.action.like("enrolment.%waived")) == 0
+    assert enrolment.status == EnrolmentStatus.ACTIVE
+
+
+def test_an_lms_session_cannot_waive(session, courses, learner, make_staff):
+    """Instructors in an LMS are instructors there: waivers need a staff sign-in (or a token)."""
+    from vcollege.core.models import Role
+    from vcollege.core.permissions import Actor
+    from vcollege.learning.models import Waiver
+
+    lms_trainer = Actor.for_lti(make_staff(Role.TRAINER), "https://lms.example.org")
+    enrolment = enrol(session, learner, courses["cites-basics"])
+    with pytest.raises(Forbidden):
+        waive_module(session, enrolment, "appendices", reason="Passed elsewhere", actor=lms_trainer, now=NOW)
+    with pytest.raises(Forbidden):
+        waive_course(session, enrolment, reason="Passed elsewhere", actor=lms_trainer, now=NOW)
+    assert count(session, Waiver) == 0 and count(session, Completion) == 0

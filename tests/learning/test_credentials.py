@@ -80,7 +80,8 @@ def test_badge_verifies_against_the_published_keys_only(client, session, complet
 
     vc = claims["vc"]
     assert vc["@context"] == ["https://www.w3.org/ns/credentials/v2",
-                              "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+                              "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+                              "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"]
     assert vc["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert claims["iss"] == vc["issuer"]["id"] and vc["issuer"]["type"] == ["Profile"]
     assert claims["jti"] == vc["id"] and vc["id"].startswith("urn:uuid:")
@@ -96,11 +97,33 @@ def test_badge_verifies_against_the_published_keys_only(client, session, complet
     assert subject["identifier"][0]["identityHash"] == "Wanjiru Kamau"
     assert learner.email not in token  # the e-mail is only there hashed
 
-    # The issuer profile and the achievement are published where their ids point.
+    # The issuer profile and the achievement are published where their ids point; the
+    # profile names the signing key (by the header's kid) and links the key set.
     profile = client.get(_path(vc["issuer"]["id"]))
     assert profile.status_code == 200 and profile.get_json()["type"] == ["Profile"]
+    methods = {m["id"]: m for m in profile.get_json()["verificationMethod"]}
+    assert methods[header["kid"]]["publicKeyJwk"] == key_document.get_json()
+    assert methods[header["kid"]]["controller"] == vc["issuer"]["id"]
+    assert header["kid"] in profile.get_json()["assertionMethod"]
+    [key_set] = profile.get_json()["service"]
+    assert key_set["type"] == "JsonWebKeySet" and client.get(_path(key_set["serviceEndpoint"])).get_json() == jwks
     published = client.get(_path(achievement["id"])).get_json()
     assert published["criteria"]["narrative"] == achievement["criteria"]["narrative"]
+
+    # The status entry resolves to the issuer's revocation list, which does not list this badge...
+    status = vc["credentialStatus"]
+    assert status["type"] == "1EdTechRevocationList"
+    listing = client.get(_path(status["id"]))
+    assert listing.status_code == 200 and listing.headers["Access-Control-Allow-Origin"] == "*"
+    assert listing.get_json()["issuer"] == vc["issuer"]["id"]
+    assert vc["id"] not in [entry["id"] for entry in listing.get_json()["revokedCredentials"]]
+    # ... until it is revoked: then it does, with the reason and the date.
+    revoke_credential(session, completed.credential, reason="Issued in error", actor=Actor.operator("tests"),
+                      now=NOW + dt.timedelta(days=3))
+    session.commit()
+    [entry] = [e for e in client.get(_path(status["id"])).get_json()["revokedCredentials"] if e["id"] == vc["id"]]
+    assert entry == {"id": vc["id"], "revoked": True, "revocationReason": "Issued in error",
+                     "revokedAt": "2026-12-01T12:00:00Z"}
 
     # A tampered payload fails verification.
     head, body, signature = token.split(".")
@@ -163,6 +186,7 @@ def test_revoked_badge_and_certificate_are_no_longer_handed_out(client, session,
     session.commit()
     sign_in(learner, via=LTI)
     assert client.get(f"/learn/badges/{completed.credential.code}.jwt").status_code == 409
+    assert client.get(f"/learn/badges/{completed.credential.code}.json").status_code == 409
     assert client.get(f"/learn/certificates/{completed.credential.code}.pdf").status_code == 403
 
 
@@ -194,3 +218,81 @@ def test_codes_are_typed_forgivingly():
     assert normalise_code("7kq2 mx9d 4htr") == "7KQ2-MX9D-4HTR"
     assert normalise_code("7KQ2-MX9D-4HTO") == "7KQ2-MX9D-4HT0"
     assert normalise_code("too short") == ""
+
+
+def test_certificate_badge_and_verification_keep_the_name_at_completion_and_name_waived_modules(
+        client, session, sign_in, make_person, courses, trainer):
+    from pypdf import PdfReader
+
+    from tests.learning.conftest import enrol, learner_actor
+    from vcollege.core.models import Agency
+    from vcollege.core.people import update_person
+    from vcollege.learning.service import mark_read, waive_module
+
+    learner = make_person("Núria Puig", party="AD", agency=Agency.CUSTOMS, preferred_language="es")
+    enrolment = enrol(session, learner, courses["cites-basics"])
+    waive_module(session, enrolment, "appendices", reason="Passed the regional exam", actor=trainer, now=NOW)
+    completion = mark_read(session, enrolment, "authorities", actor=learner_actor(learner), now=NOW).completion
+    assert completion.learner_name == "Núria Puig" and completion.waived_modules == ["appendices"]
+    update_person(session, learner, actor=Actor.operator("tests"), now=NOW, name="Núria Puig i Soler")
+    session.commit()
+    code = completion.credential.code
+
+    sign_in(learner, via=LTI)
+    text = PdfReader(io.BytesIO(client.get(f"/learn/certificates/{code}.pdf").data)).pages[0].extract_text()
+    assert "Núria Puig" in text and "Soler" not in text
+    assert "Los tres Apéndices" in text and "appendices" not in text  # the title, in Spanish, not the key
+
+    page = client.get(f"/verify/{code}").get_data(as_text=True)
+    page = page[page.index('<dl class="facts">'):page.index("</dl>")]  # the header names whoever is signed in
+    assert "Núria Puig" in page and "Soler" not in page
+    assert "Los tres Apéndices" in page and ": appendices" not in page
+
+    badge = client.get(f"/learn/badges/{code}.json").get_json()
+    subject = badge["credentialSubject"]
+    assert subject["identifier"][0]["identityHash"] == "Núria Puig"
+    assert '"The three Appendices"' in subject["narrative"]
+
+    api = client.get("/api/v1/completions", headers=_completions_token(session))
+    [row] = api.get_json()["items"]
+    assert row["learner_name"] == "Núria Puig" and row["name"] == "Núria Puig i Soler"
+
+
+def _completions_token(session):
+    from vcollege.core.accounts import create_api_token
+
+    _token, raw = create_api_token(session, name="reader", scopes=["completions:read"], actor=Actor.operator("tests"),
+                                   now=NOW)
+    session.commit()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.mark.parametrize("name", ["فاطمة الزهراء عبد الله", "יעל כהן"])
+def test_certificate_draws_right_to_left_names_joined_and_in_order(client, session, sign_in, make_person, courses,
+                                                                   name):
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    learner = make_person(name, party="EG", preferred_language="en")
+    code = finish_basics(session, learner, courses["cites-basics"]).completion.credential.code
+    sign_in(learner, via=LTI)
+    reader = PdfReader(io.BytesIO(client.get(f"/learn/certificates/{code}.pdf").data))
+    text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())  # presentation forms back to letters
+    assert name in text and "the verification page" not in text
+    assert name in reader.metadata.title
+
+
+def test_certificate_of_a_name_the_font_cannot_draw_points_to_the_verification_page(client, session, sign_in,
+                                                                                    make_person, courses):
+    from pypdf import PdfReader
+
+    learner = make_person("王小明", party="CN", preferred_language="en")
+    code = finish_basics(session, learner, courses["cites-basics"]).completion.credential.code
+    sign_in(learner, via=LTI)
+    reader = PdfReader(io.BytesIO(client.get(f"/learn/certificates/{code}.pdf").data))
+    text = reader.pages[0].extract_text()
+    assert "is shown on the verification page" in text and text.count(code) == 3 and f"/verify/{code}" in text
+    assert "王小明" in reader.metadata.title and "王小明" in reader.metadata.subject  # kept exact, out of sight
+    facts = client.get(f"/verify/{code}").get_data(as_text=True)
+    assert "王小明" in facts[facts.index('<dl class="facts">'):]

@@ -139,3 +139,31 @@ def test_moving_to_a_new_version_on_request_carries_unchanged_modules(session, c
     assert state.module("appendices").attempts_used == 1  # same module: carried over
     assert not state.module("authorities").read  # changed module: to read again
     assert count(session, AuditEntry, AuditEntry.action == "enrolment.moved") == 1
+
+
+def test_every_reason_is_checked_by_one_rule(session, courses, learner, trainer):
+    """Withdrawals, waivers and revocations share one reason rule (`reasons.require_reason`)."""
+    from tests.learning.conftest import finish_basics
+    from vcollege.learning.models import Credential, Waiver
+    from vcollege.learning.reasons import REASON_MAX
+    from vcollege.learning.service import revoke_credential, waive_course, waive_module
+
+    enrolment = enrol(session, learner, courses["customs-checks"])
+    credential = finish_basics(session, learner, courses["cites-basics"]).completion.credential
+    operator = Actor.operator("tests")
+    for bad in ("  ", "x" * (REASON_MAX + 1)):
+        for attempt in (
+            lambda bad=bad: withdraw(session, enrolment, reason=bad, actor=trainer, now=NOW),
+            lambda bad=bad: waive_module(session, enrolment, "reading-a-permit", reason=bad, actor=trainer, now=NOW),
+            lambda bad=bad: waive_course(session, enrolment, reason=bad, actor=trainer, now=NOW),
+            lambda bad=bad: revoke_credential(session, credential, reason=bad, actor=operator, now=NOW),
+        ):
+            with pytest.raises(InvalidInput) as caught:
+                attempt()
+            assert list(caught.value.errors) == ["reason"]
+    assert enrolment.status == EnrolmentStatus.ACTIVE and count(session, Waiver) == 0
+    assert count(session, Credential, Credential.revoked_at.is_not(None)) == 0
+    # the schemas hold the same bounds
+    from vcollege.learning.schemas import WaiverBodySchema
+
+    assert "reason" in WaiverBodySchema().validate({"reason": "x" * (REASON_MAX + 1)})

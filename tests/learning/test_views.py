@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import count
+from tests.conftest import NOW, count
 from tests.learning.conftest import enrol, finish_basics
 from vcollege.learning.models import Enrolment, EnrolmentStatus, QuizAttempt, Waiver
 
@@ -58,6 +58,38 @@ def test_quiz_submission_shows_the_result_then_completion(player, session, csrf)
     assert read.status_code == 302
     page = player.get("/learn/cites-basics").get_data(as_text=True)
     assert "Course completed" in page and "Download the certificate" in page
+
+
+def test_a_failed_attempt_hides_the_correct_choices_while_an_attempt_remains(player, session, csrf):
+    token = csrf("/learn/cites-basics/modules/appendices")
+    wrong = {"csrf_token": token, "q-q1": "b", "q-q2": ["a"]}  # both wrong
+    for number in (1, 2):
+        done = player.post("/learn/cites-basics/modules/appendices/quiz", data=wrong)
+        assert done.status_code == 302 and done.location.endswith(f"/attempts/{number}")
+        page = player.get(done.location).get_data(as_text=True)
+        assert "Not passed" in page and "wrong" in page
+        assert "choice-correct" not in page and '<span class="badge">correct</span>' not in page
+        assert "Article II, paragraph 1." not in page  # the explanation
+        assert "shown once you pass the quiz or have no attempt left" in page
+    # the third and last attempt fails too: now every attempt shows the answers
+    player.post("/learn/cites-basics/modules/appendices/quiz", data=wrong)
+    first = player.get("/learn/cites-basics/modules/appendices/attempts/1").get_data(as_text=True)
+    assert first.count("choice-correct") == 3 and "Article II, paragraph 1." in first  # q1: a; q2: a and b
+    assert "shown once you pass" not in first
+
+
+def test_answers_are_revealed_once_the_course_is_completed(player, session, learner, courses, csrf):
+    from vcollege.core.permissions import Actor
+    from vcollege.learning.service import find_enrolment, waive_course
+
+    token = csrf("/learn/cites-basics/modules/appendices")
+    player.post("/learn/cites-basics/modules/appendices/quiz", data={"csrf_token": token, "q-q1": "b", "q-q2": "c"})
+    assert "choice-correct" not in player.get("/learn/cites-basics/modules/appendices/attempts/1").get_data(as_text=True)
+    waive_course(session, find_enrolment(session, learner, "cites-basics"), reason="Equivalent training",
+                 actor=Actor.operator("tests"), now=NOW)
+    session.commit()
+    page = player.get("/learn/cites-basics/modules/appendices/attempts/1").get_data(as_text=True)
+    assert "choice-correct" in page and "Article II, paragraph 1." in page
 
 
 def test_language_fallback_notice_and_switcher(client, session, sign_in, courses, make_person):
@@ -156,3 +188,30 @@ def test_trainer_waives_and_withdraws_with_reasons(client, session, sign_in, csr
 
 def test_learner_cannot_reach_trainer_pages(player):
     assert player.get("/teach").status_code == 403
+
+
+def test_trainer_cannot_waive_on_their_own_enrolment_page(client, session, sign_in, csrf, make_staff, courses):
+    from vcollege.core.models import Role
+
+    person = make_staff(Role.TRAINER)
+    own = enrol(session, person, courses["cites-basics"])
+    session.commit()
+    sign_in(person)
+    path = f"/teach/enrolments/{own.id}"
+    page = client.get(path).get_data(as_text=True)
+    assert "Waive a requirement" not in page and "Withdraw the learner" in page
+    refused = client.post(f"{path}/waive", data={"csrf_token": csrf(path), "module": "", "reason": "Equivalent training"})
+    assert refused.status_code == 403
+    assert count(session, Waiver) == 0 and session.get(Enrolment, own.id).status == EnrolmentStatus.ACTIVE
+
+
+def test_a_trainer_launched_from_an_lms_cannot_waive(client, session, sign_in, csrf, make_staff, courses, learner):
+    from vcollege.core.models import Role
+
+    enrolment = enrol(session, learner, courses["cites-basics"])
+    session.commit()
+    sign_in(make_staff(Role.TRAINER), via=LTI)
+    path = f"/teach/enrolments/{enrolment.id}"
+    token = csrf("/learn")
+    response = client.post(f"{path}/waive", data={"csrf_token": token, "module": "", "reason": "Equivalent training"})
+    assert response.status_code == 403 and count(session, Waiver) == 0

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from flask_smorest import Blueprint
@@ -18,7 +19,6 @@ from vcollege.api import (
     ProblemSchema,
     page_of,
     paged_response,
-    paginate_list,
     paginate_query,
     protected,
 )
@@ -30,10 +30,10 @@ from vcollege.errors import Forbidden, InvalidInput, NotFound
 from vcollege.extensions import db, utcnow
 from vcollege.learning.content import module_view
 from vcollege.learning.enrolments import (
+    course_enrolments_query,
     enrol_learner,
     get_enrolment,
     get_own_enrolment,
-    list_course_enrolments,
     list_own_enrolments,
 )
 from vcollege.learning.models import Completion, EnrolmentSource
@@ -42,12 +42,13 @@ from vcollege.learning.present import content_language, enrolment_dict, module_d
 from vcollege.learning.progress import (
     list_completions,
     mark_read,
+    missing_prerequisites_of,
     open_module,
     submit_quiz,
     waive_course,
     waive_module,
 )
-from vcollege.learning.rules import course_state, percent
+from vcollege.learning.rules import answers_revealed, course_state, feedback, percent
 from vcollege.learning.schemas import (
     AttemptBodySchema,
     AttemptResultSchema,
@@ -84,7 +85,9 @@ def my_enrolments():
     """My enrolments, the most recently active first, with progress and any completion."""
     actor = _learner()
     lang = content_language(actor.person)
-    return [enrolment_dict(db.session, e, lang) for e in list_own_enrolments(db.session, actor.person)]
+    enrolments = list_own_enrolments(db.session, actor.person)
+    missing = missing_prerequisites_of(db.session, enrolments)
+    return [enrolment_dict(db.session, e, lang, missing=missing[e.id]) for e in enrolments]
 
 
 @me.get("/enrolments/<slug>")
@@ -143,8 +146,10 @@ def my_progress(body, slug: str, key: str):
 @me.alt_response(409, schema=ProblemSchema, description="No attempt left, or the enrolment is not active")
 @me.alt_response(422, schema=ProblemSchema, description="A question unanswered or a choice unknown")
 def my_attempt(body, slug: str, key: str):
-    """Submit answers to a module's quiz; it is graded on the server and the answer shows
-    the correct choices and explanations, now that they may be seen."""
+    """Submit answers to a module's quiz; it is graded on the server. The answer says, per
+    question, whether it was answered right, and the score; the correct choices and the
+    explanations come only once they may be seen (`answers_revealed`: the quiz is passed, no
+    attempt is left, or the course is completed), else they are null."""
     actor = _learner()
     enrolment = get_own_enrolment(db.session, actor, slug)
     outcome = submit_quiz(db.session, enrolment, key, body["answers"],
@@ -152,10 +157,11 @@ def my_attempt(body, slug: str, key: str):
     db.session.commit()
     attempt = outcome.attempt
     state = outcome.state.module(key)
+    revealed = answers_revealed(enrolment, state)
     return {
         "number": attempt.number, "score": attempt.score, "passed": attempt.passed,
-        "pass_mark": state.module.pass_mark, "attempts_left": state.attempts_left,
-        "questions": [q.__dict__ for q in outcome.grade.questions],
+        "pass_mark": state.module.pass_mark, "attempts_left": state.attempts_left, "answers_revealed": revealed,
+        "questions": [dataclasses.asdict(q) for q in feedback(outcome.grade, revealed)],
         "enrolment": enrolment_dict(db.session, enrolment, content_language(actor.person), detail=True),
     }
 
@@ -163,10 +169,10 @@ def my_attempt(body, slug: str, key: str):
 # Trainers and other systems ---------------------------------------------------------------
 
 
-def _learner_row(enrolment) -> dict:
+def _learner_row(enrolment, missing: list[str] | None = None) -> dict:
     person = enrolment.person
     return {
-        **enrolment_dict(db.session, enrolment, "en"), "person_id": person.id, "name": person.name,
+        **enrolment_dict(db.session, enrolment, "en", missing=missing), "person_id": person.id, "name": person.name,
         "email": person.email, "party": person.party.iso2 if person.party else None,
     }
 
@@ -178,8 +184,10 @@ def _learner_row(enrolment) -> dict:
 def list_enrolments(course: str, page: int, per_page: int, status=None):
     """The learners of a course (every version) and their progress, by name."""
     found = get_version(db.session, course).course
-    rows = [_learner_row(e) for e in list_course_enrolments(db.session, found, status=status)]
-    return paged_response(paginate_list(rows, page, per_page), "learning_api.list_enrolments",
+    result = paginate_query(db.session, course_enrolments_query(found, status=status), page, per_page)
+    missing = missing_prerequisites_of(db.session, result.items)
+    result.items = [_learner_row(e, missing[e.id]) for e in result.items]
+    return paged_response(result, "learning_api.list_enrolments",
                           {"course": course, "status": status.value if status else None})
 
 
@@ -230,6 +238,7 @@ def _completion_row(completion: Completion) -> dict:
     credential = completion.credential
     return {
         "id": completion.id, "person_id": completion.person_id, "name": completion.person.name,
+        "learner_name": completion.learner_name,
         "party": completion.party.iso2 if completion.party else None, "agency": completion.agency,
         "course": completion.course.slug, "version": completion.course_version.number,
         "hours": float(completion.course_version.hours), "completed_at": completion.completed_at,

@@ -15,7 +15,15 @@ Invariants:
   VC Data Model 2.0 asks, and the same credential under `vc` for verifiers of the VC Data
   Model 1.1 form;
 - a revoked credential stays revoked (with its date and reason) and its badge is no longer
-  handed out; only the Secretariat revokes, with a reason, audited;
+  handed out (neither signed nor as JSON-LD); only the Secretariat revokes, with a reason,
+  audited;
+- revocation is visible to whoever holds a badge: its `credentialStatus` is an
+  `1EdTechRevocationList` entry (Open Badges 3.0, 1EdTech Revocation List Status Method 1.0)
+  naming the public list at `/credentials/status/revocations`, a JSON document built from the
+  credential rows that lists every revoked credential by its badge id with `revoked`,
+  `revocationReason` and, beyond the specification, `revokedAt`; it names no person;
+- the issuer's profile names its keys (`verificationMethod`, each one's id being the `kid`
+  URL of the badges it signed) and links its key set (a `service` entry to the JWKS);
 - what the public verification shows is no more than the certificate shows.
 """
 
@@ -37,15 +45,18 @@ from vcollege.core.audit import record_audit
 from vcollege.core.keys import active_key, published_keys, sign
 from vcollege.core.models import KeyPurpose
 from vcollege.core.permissions import Actor
-from vcollege.errors import Conflict, InvalidInput, NotFound
+from vcollege.errors import Conflict, NotFound
 from vcollege.extensions import lock_for_update
 from vcollege.learning.models import Completion, Credential
 from vcollege.learning.permissions import CREDENTIALS_REVOKE
+from vcollege.learning.reasons import require_reason
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 ISSUER_NAME = "CITES Virtual College"
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+OB_EXTENSIONS_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"  # 1EdTechRevocationList
+REVOCATION_LIST_TYPE = "1EdTechRevocationList"
 PERSON_NAMESPACE = uuid.UUID("8a4f3f0e-3b1c-5b7e-9d2a-6c1e4f0b7a21")
 
 
@@ -96,9 +107,7 @@ def revoke_credential(session: Session, credential: Credential, *, reason: str, 
                       now: dt.datetime) -> Credential:
     """Revoke a certificate and its badge, with a reason (the Secretariat only)."""
     actor.require(CREDENTIALS_REVOKE)
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("Give the reason for the revocation.", errors={"reason": ["Required (3 characters or more)."]})
+    reason = require_reason(reason, "Give the reason for the revocation.")
     lock_for_update(session, Credential, credential.id)
     if credential.revoked_at is not None:
         raise Conflict(f"This credential was revoked on {credential.revoked_at:%Y-%m-%d}.",
@@ -145,13 +154,20 @@ class IssuerUrls:
     def verify(self, code: str) -> str:
         return f"{self.base}/verify/{code}"
 
+    @property
+    def revocations(self) -> str:
+        return f"{self.base}/credentials/status/revocations"
+
 
 def _timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def issuer_profile(urls: IssuerUrls) -> dict[str, Any]:
-    """The issuer's Open Badges `Profile` (JSON-LD)."""
+def issuer_profile(urls: IssuerUrls, keys: list[Any] = ()) -> dict[str, Any]:
+    """The issuer's Open Badges `Profile` (JSON-LD), naming its published credential `keys`
+    as verification methods and linking its key set."""
+    methods = [{"id": urls.key(key.kid), "type": "JsonWebKey", "controller": urls.profile,
+                "publicKeyJwk": key.public_jwk} for key in keys]
     return {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": urls.profile,
@@ -160,6 +176,27 @@ def issuer_profile(urls: IssuerUrls) -> dict[str, Any]:
         "url": urls.base,
         "description": "The CITES Virtual College awards certificates and Open Badges for the courses "
                        "completed by officials of CITES authorities (Resolution Conf. 19.2 on Capacity-building).",
+        "verificationMethod": methods,
+        "assertionMethod": [method["id"] for method in methods],
+        "service": [{"id": f"{urls.profile}#jwks", "type": "JsonWebKeySet", "serviceEndpoint": urls.jwks}],
+    }
+
+
+def revocation_list(session: Session, urls: IssuerUrls) -> dict[str, Any]:
+    """The public list of revoked badges (1EdTech Revocation List Status Method): badge ids,
+    reasons and dates, oldest first; no names."""
+    rows = session.execute(
+        select(Credential.badge_uuid, Credential.revoked_at, Credential.revoked_reason)
+        .where(Credential.revoked_at.is_not(None)).order_by(Credential.revoked_at, Credential.id)
+    )
+    return {
+        "id": urls.revocations,
+        "issuer": urls.profile,
+        "revokedCredentials": [
+            {"id": f"urn:uuid:{badge_uuid}", "revoked": True, "revocationReason": reason,
+             "revokedAt": _timestamp(revoked_at)}
+            for badge_uuid, revoked_at, reason in rows
+        ],
     }
 
 
@@ -177,6 +214,13 @@ def criteria_narrative(completion_or_version: Any) -> str:
     if version.delivery.value != "online" and rule.attendance:
         parts.append(f"attend at least {rule.attendance}% of the sessions")
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
+
+
+def waived_module_titles(completion: Completion, language: str) -> list[str]:
+    """The titles of the modules waived for a completion, in `language` (else English)."""
+    modules = {m.key: m for m in completion.course_version.modules}
+    return [localized(modules[key].title, language)[1] if key in modules else key
+            for key in completion.waived_modules or []]
 
 
 def achievement(version: Any, urls: IssuerUrls) -> dict[str, Any]:
@@ -213,7 +257,8 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
     credential = completion.credential
     version = completion.course_version
     person = completion.person
-    identifiers = [{"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": person.name}]
+    identifiers = [{"type": "IdentityObject", "identityType": "name", "hashed": False,
+                    "identityHash": completion.learner_name}]
     if person.email:
         salt = credential.badge_uuid.replace("-", "")[:16]
         digest = hashlib.sha256((person.email.lower() + salt).encode()).hexdigest()
@@ -234,10 +279,11 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
             "value": f"{completion.score:g}",
         }]
     if completion.waived or completion.waived_modules:
-        waived = "the whole course" if completion.waived else "the modules " + ", ".join(completion.waived_modules)
+        waived = "the whole course" if completion.waived else \
+            "the modules " + ", ".join(f'"{title}"' for title in waived_module_titles(completion, "en"))
         subject["narrative"] = f"A trainer waived {waived} for this learner."
     return {
-        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "@context": [VC_CONTEXT, OB_CONTEXT, OB_EXTENSIONS_CONTEXT],
         "id": f"urn:uuid:{credential.badge_uuid}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {"id": urls.profile, "type": ["Profile"], "name": ISSUER_NAME, "url": urls.base},
@@ -245,7 +291,15 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
         "name": localized(version.title, "en")[1],
         "description": f"Verification: {urls.verify(credential.code)}",
         "credentialSubject": subject,
+        "credentialStatus": {"id": urls.revocations, "type": REVOCATION_LIST_TYPE},
     }
+
+
+def refuse_revoked(credential: Credential) -> None:
+    """A revoked credential's badge is no longer handed out: Conflict."""
+    if credential.revoked:
+        raise Conflict(f"This credential was revoked on {credential.revoked_at:%Y-%m-%d}.",
+                       errors={"code": ["Revoked."]})
 
 
 def signed_badge(session: Session, completion: Completion, urls: IssuerUrls, *, now: dt.datetime) -> str:
@@ -253,9 +307,7 @@ def signed_badge(session: Session, completion: Completion, urls: IssuerUrls, *, 
     credential = completion.credential
     if credential is None:
         raise NotFound("This completion has no credential.")
-    if credential.revoked:
-        raise Conflict(f"This credential was revoked on {credential.revoked_at:%Y-%m-%d}.",
-                       errors={"code": ["Revoked."]})
+    refuse_revoked(credential)
     vc = badge_credential(completion, urls)
     claims = {
         **vc,

@@ -22,7 +22,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from vcollege import events
@@ -34,6 +34,7 @@ from vcollege.core.permissions import Actor
 from vcollege.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vcollege.extensions import lock_for_update
 from vcollege.learning.models import (
+    Completion,
     Enrolment,
     EnrolmentSource,
     EnrolmentStatus,
@@ -41,13 +42,16 @@ from vcollege.learning.models import (
     QuizAttempt,
 )
 from vcollege.learning.permissions import ENROLMENTS_MANAGE
+from vcollege.learning.reasons import require_reason
 
 SELF_SERVICE_SOURCES = frozenset({EnrolmentSource.LTI})
 MAX_ROSTER_LINES = 5000
 
 
 def _lock(session: Session, enrolment: Enrolment) -> Enrolment:
-    """Take the enrolment's lock and read it again: its status is current from here on."""
+    """Take the enrolment's lock and read it again (`populate_existing`): its status is current
+    from here on, and its attempts, progress, waivers and completion, however stale in the
+    caller's session, are loaded afresh when next read (tests/learning/test_concurrency.py)."""
     lock_for_update(session, Enrolment, enrolment.id)
     return enrolment
 
@@ -87,24 +91,31 @@ def list_own_enrolments(session: Session, person: Person) -> list[Enrolment]:
         .options(selectinload(Enrolment.version).selectinload(CourseVersion.modules),
                  selectinload(Enrolment.course), selectinload(Enrolment.progress),
                  selectinload(Enrolment.attempts), selectinload(Enrolment.waivers),
-                 selectinload(Enrolment.completion))
+                 selectinload(Enrolment.completion).selectinload(Completion.credential))
         .order_by(func.coalesce(Enrolment.last_activity_at, Enrolment.enrolled_at).desc(), Enrolment.id.desc())
     ))
 
 
-def list_course_enrolments(session: Session, course: Course, *, status: EnrolmentStatus | None = None) -> list[Enrolment]:
-    """Every enrolment in a course (all versions), by learner name."""
+def course_enrolments_query(course: Course, *, status: EnrolmentStatus | None = None) -> Select:
+    """The query of every enrolment in a course (all versions), by learner name, with what
+    showing their progress reads loaded in a few queries whatever the number of rows."""
     query = (
         select(Enrolment).join(Enrolment.person).where(Enrolment.course_id == course.id)
         .options(selectinload(Enrolment.person).selectinload(Person.party),
                  selectinload(Enrolment.version).selectinload(CourseVersion.modules),
                  selectinload(Enrolment.progress), selectinload(Enrolment.attempts),
-                 selectinload(Enrolment.waivers), selectinload(Enrolment.completion))
+                 selectinload(Enrolment.waivers),
+                 selectinload(Enrolment.completion).selectinload(Completion.credential))
         .order_by(Person.name, Enrolment.id)
     )
     if status is not None:
         query = query.where(Enrolment.status == status)
-    return list(session.scalars(query))
+    return query
+
+
+def list_course_enrolments(session: Session, course: Course, *, status: EnrolmentStatus | None = None) -> list[Enrolment]:
+    """Every enrolment in a course (all versions), by learner name."""
+    return list(session.scalars(course_enrolments_query(course, status=status)))
 
 
 def _check_access(person: Person, version: CourseVersion, source: EnrolmentSource) -> None:
@@ -175,9 +186,7 @@ def withdraw(session: Session, enrolment: Enrolment, *, reason: str, actor: Acto
     A learner may withdraw themselves; others need enrolments:manage."""
     if actor.person_id != enrolment.person_id:
         actor.require(ENROLMENTS_MANAGE)
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("Give a reason for the withdrawal.", errors={"reason": ["Required (3 characters or more)."]})
+    reason = require_reason(reason, "Give a reason for the withdrawal.")
     _lock(session, enrolment)
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise Conflict(f"The enrolment is {enrolment.status.value}, not active.", errors={"status": [enrolment.status.value]})
@@ -282,21 +291,31 @@ def read_roster(session: Session, text: str, *, default_course: str | None = Non
                            errors={"file": [f"Line 1: missing column(s) {', '.join(missing)}; found {', '.join(columns) or 'none'}."]})
     reader.fieldnames = columns
     problems: list[str] = []
-    lines: list[RosterLine] = []
-    seen: dict[tuple[int, int], int] = {}
+    rows: list[tuple[int, dict[str, str]]] = []
     for number, row in enumerate(reader, start=2):
         if number - 1 > MAX_ROSTER_LINES:
             problems.append(f"Line {number}: the file has more than {MAX_ROSTER_LINES} lines; split it.")
             break
         row = {k: (v or "").strip() for k, v in row.items() if k}
-        if not any(row.values()):
-            continue
+        if any(row.values()):
+            rows.append((number, row))
+    # One query for every e-mail of the file, and one look-up per course and version named.
+    people_by_email: dict[str, list[Person]] = {}
+    emails = {row.get("email", "").lower() for _number, row in rows} - {""}
+    if emails:
+        for person in session.scalars(select(Person).where(func.lower(Person.email).in_(emails),
+                                                           Person.active.is_(True))):
+            people_by_email.setdefault(person.email.lower(), []).append(person)
+    versions: dict[tuple[str, int | None], CourseVersion | NotFound] = {}
+    lines: list[RosterLine] = []
+    seen: dict[tuple[int, int], int] = {}
+    for number, row in rows:
         email = row.get("email", "").lower()
         slug = row.get("course") or default_course or ""
         if not email or "@" not in email:
             problems.append(f"Line {number}: e-mail {email!r} is not an e-mail address.")
             continue
-        people = list(session.scalars(select(Person).where(func.lower(Person.email) == email, Person.active.is_(True))))
+        people = people_by_email.get(email, [])
         if not people:
             problems.append(f"Line {number}: nobody is known with the e-mail {email} (they appear after their first launch).")
             continue
@@ -309,13 +328,17 @@ def read_roster(session: Session, text: str, *, default_course: str | None = Non
         except ValueError:
             problems.append(f"Line {number}: version {version_text!r} is not a number.")
             continue
-        try:
-            version = get_version(session, slug, number_wanted) if slug else None
-        except NotFound as exc:
-            problems.append(f"Line {number}: {exc.detail}")
-            continue
-        if version is None:
+        if not slug:
             problems.append(f"Line {number}: no course given.")
+            continue
+        if (slug, number_wanted) not in versions:
+            try:
+                versions[slug, number_wanted] = get_version(session, slug, number_wanted)
+            except NotFound as exc:
+                versions[slug, number_wanted] = exc
+        version = versions[slug, number_wanted]
+        if isinstance(version, NotFound):
+            problems.append(f"Line {number}: {version.detail}")
             continue
         if version.course.status == CourseStatus.RETIRED:
             problems.append(f"Line {number}: the course {slug} is retired.")

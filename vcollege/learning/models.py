@@ -8,8 +8,8 @@ Invariants held by the schema and by the mapper:
   version; attempt numbers are unique per (enrolment, module), so two concurrent
   submissions cannot both take the last attempt;
 - an enrolment has at most one completion (unique `enrolment_id`); a completion is never
-  updated (an UPDATE raises) and keeps the person, Party, agency and course version it was
-  earned with, as they were then;
+  updated (an UPDATE raises) and keeps the person's name, Party and agency and the course
+  version it was earned with, as they were then;
 - a completion has at most one credential (certificate + badge) with a unique verification
   code; revoking it is the only change a credential ever sees.
 """
@@ -169,6 +169,8 @@ class Completion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    # the name as it was then: printed on the certificate, the badge and the verification page
+    learner_name: Mapped[str] = mapped_column(String(200))
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)  # as it was then
     agency: Mapped[Agency | None] = mapped_column(_enum(Agency))  # as it was then
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)

@@ -3,7 +3,8 @@ completion they lead to.
 
 Invariants:
 - only the learner (or the operator, for demo data) records their own progress; trainers
-  waive, they never answer for a learner;
+  waive, they never answer for a learner, and never waive for themselves; a waiver needs
+  `enrolments:manage`, which a session opened by an LMS launch never holds;
 - progress is recorded only on an active enrolment whose prerequisites are met: each course
   named in the version's `prerequisites` must have a completion of the person whose
   credential is not revoked (a whole-course waiver of this course lifts them);
@@ -11,7 +12,7 @@ Invariants:
   version the learner is enrolled in; attempts are limited by the module; the best counts;
   once the course is completed, quizzes take no more attempts;
 - a completion is recorded exactly once per enrolment (unique row, under the enrolment's
-  lock), with the final score, the person's Party and agency as they are at that moment,
+  lock), with the final score, the person's name, Party and agency as they are at that moment,
   and the waived modules; `completion_recorded` is sent in the same transaction, and a
   credential (verification code, badge id) is issued with it;
 - while a course is not completed, a change of the provisional score (the mean of the best
@@ -27,7 +28,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from vcollege import events
 from vcollege.catalogue.models import Module
@@ -48,6 +49,7 @@ from vcollege.learning.models import (
     Waiver,
 )
 from vcollege.learning.permissions import ENROLMENTS_MANAGE
+from vcollege.learning.reasons import require_reason
 from vcollege.learning.rules import CourseState, Grade, check_answers, course_state, grade, percent
 
 
@@ -70,26 +72,51 @@ def _require_active(enrolment: Enrolment) -> None:
 
 def completed_course_slugs(session: Session, person: Person) -> set[str]:
     """Slugs of the courses the person has completed, revoked credentials left out."""
-    rows = session.execute(
-        select(Completion.course_id, Credential.revoked_at)
-        .outerjoin(Credential, Credential.completion_id == Completion.id)
-        .where(Completion.person_id == person.id)
-    )
-    course_ids = {course_id for course_id, revoked_at in rows if revoked_at is None}
-    if not course_ids:
-        return set()
+    return completed_course_slugs_of(session, [person.id]).get(person.id, set())
+
+
+def completed_course_slugs_of(session: Session, person_ids) -> dict[int, set[str]]:
+    """Per person, the slugs of the courses they completed (revoked credentials left out), in
+    one query."""
     from vcollege.catalogue.models import Course
 
-    return set(session.scalars(select(Course.slug).where(Course.id.in_(course_ids))))
+    ids = set(person_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Completion.person_id, Course.slug)
+        .join(Course, Course.id == Completion.course_id)
+        .outerjoin(Credential, Credential.completion_id == Completion.id)
+        .where(Completion.person_id.in_(ids), Credential.revoked_at.is_(None))
+    )
+    done: dict[int, set[str]] = {}
+    for person_id, slug in rows:
+        done.setdefault(person_id, set()).add(slug)
+    return done
+
+
+def _needs_prerequisites(enrolment: Enrolment) -> bool:
+    return bool(enrolment.version.prerequisites) and not any(w.module_id is None for w in enrolment.waivers)
 
 
 def missing_prerequisites(session: Session, enrolment: Enrolment) -> list[str]:
     """The prerequisite course slugs the learner has not completed (in the version's order)."""
-    wanted = list(enrolment.version.prerequisites or [])
-    if not wanted or any(w.module_id is None for w in enrolment.waivers):
+    if not _needs_prerequisites(enrolment):
         return []
     done = completed_course_slugs(session, enrolment.person)
-    return [slug for slug in wanted if slug not in done]
+    return [slug for slug in enrolment.version.prerequisites if slug not in done]
+
+
+def missing_prerequisites_of(session: Session, enrolments) -> dict[int, list[str]]:
+    """`missing_prerequisites` of several enrolments (by enrolment id), in one query; an
+    enrolment already completed misses nothing."""
+    waiting = [e for e in enrolments if e.completion is None and _needs_prerequisites(e)]
+    done = completed_course_slugs_of(session, {e.person_id for e in waiting})
+    missing = {e.id: [] for e in enrolments}
+    for enrolment in waiting:
+        have = done.get(enrolment.person_id, set())
+        missing[enrolment.id] = [slug for slug in enrolment.version.prerequisites if slug not in have]
+    return missing
 
 
 def _require_prerequisites(session: Session, enrolment: Enrolment) -> None:
@@ -197,11 +224,21 @@ def submit_quiz(session: Session, enrolment: Enrolment, key: str, answers: dict,
     return Outcome(outcome.state, outcome.completion, result, attempt)
 
 
+def _require_waiver_right(actor: Actor, enrolment: Enrolment) -> None:
+    """Waivers need `enrolments:manage`, which LMS sessions never hold (a staff sign-in, a
+    token or the operator), and are never for the trainer's own enrolment."""
+    actor.require(ENROLMENTS_MANAGE)
+    if actor.person_id is not None and actor.person_id == enrolment.person_id:
+        raise Forbidden("Nobody can waive a requirement for themselves: ask another trainer.",
+                        errors={"module": ["Your own enrolment."]})
+
+
 def waive_module(session: Session, enrolment: Enrolment, key: str, *, reason: str, actor: Actor,
                  now: dt.datetime) -> Outcome:
-    """A trainer waives one module for a learner, with a reason; may complete the course."""
-    actor.require(ENROLMENTS_MANAGE)
-    reason = _reason(reason)
+    """A trainer waives one module for a learner, with a reason; may complete the course.
+    Nobody waives for themselves."""
+    _require_waiver_right(actor, enrolment)
+    reason = require_reason(reason, "Give the reason for the waiver.")
     _lock(session, enrolment)
     _require_active(enrolment)
     module = _module(enrolment, key)
@@ -219,9 +256,9 @@ def waive_module(session: Session, enrolment: Enrolment, key: str, *, reason: st
 
 def waive_course(session: Session, enrolment: Enrolment, *, reason: str, actor: Actor, now: dt.datetime) -> Outcome:
     """A trainer waives the whole course for a learner, with a reason: it is completed at
-    once, with no score, marked as waived."""
-    actor.require(ENROLMENTS_MANAGE)
-    reason = _reason(reason)
+    once, with no score, marked as waived. Nobody waives for themselves."""
+    _require_waiver_right(actor, enrolment)
+    reason = require_reason(reason, "Give the reason for the waiver.")
     _lock(session, enrolment)
     _require_active(enrolment)
     before = course_state(enrolment)
@@ -254,13 +291,6 @@ def record_attendance_rate(session: Session, enrolment: Enrolment, percent_atten
     return _settle(session, enrolment, before, actor=actor, now=now, cause=f"attendance:{now.isoformat()}")
 
 
-def _reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("Give the reason for the waiver.", errors={"reason": ["Required (3 characters or more)."]})
-    return reason
-
-
 def _settle(session: Session, enrolment: Enrolment, before: CourseState, *, actor: Actor, now: dt.datetime,
             cause: str) -> Outcome:
     """Record the completion if the rule now holds; otherwise tell of a changed score."""
@@ -285,7 +315,7 @@ def record_completion(session: Session, enrolment: Enrolment, state: CourseState
         return enrolment.completion
     person = enrolment.person
     completion = Completion(
-        enrolment=enrolment, person=person, party_id=person.party_id, agency=person.agency,
+        enrolment=enrolment, person=person, learner_name=person.name, party_id=person.party_id, agency=person.agency,
         course_id=enrolment.course_id, course_version=enrolment.version, completed_at=now,
         score=percent(state.score), waived=state.course_waived, waived_modules=state.waived_modules,
         language=(person.preferred_language or "en"),
@@ -306,7 +336,11 @@ def record_completion(session: Session, enrolment: Enrolment, state: CourseState
 def list_completions(session: Session, *, course: str | None = None, party_id: int | None = None,
                      since: dt.datetime | None = None, until: dt.datetime | None = None):
     """A query of completions, newest first, filtered by course slug, Party and dates."""
-    query = select(Completion).order_by(Completion.completed_at.desc(), Completion.id.desc())
+    query = (
+        select(Completion).order_by(Completion.completed_at.desc(), Completion.id.desc())
+        .options(selectinload(Completion.credential), selectinload(Completion.person), selectinload(Completion.party),
+                 selectinload(Completion.course), selectinload(Completion.course_version))
+    )
     if course:
         found = find_course(session, course)
         query = query.where(Completion.course_id == (found.id if found else -1))

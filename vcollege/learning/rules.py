@@ -18,19 +18,25 @@ Quizzes: a question is answered right when exactly its correct choices are ticke
 a single-choice question, all of them and no other when several are correct). A quiz's
 score is the share of questions answered right, in percent. Scores are compared exactly
 (as fractions), so 69.5% never rounds up to a pass mark of 70%.
+
+After an attempt the learner sees, per question, whether their answer was right, and the
+score. The correct choices and the explanations are revealed (`answers_revealed`) only once
+they can no longer help to pass: the quiz is passed, no attempt is left, or the course is
+completed (a whole-course waiver completes it); otherwise the attempt limit would mean
+nothing. Pages and API apply the same rule (`feedback`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
 from vcollege.catalogue.models import CourseVersion, Delivery, Module
 from vcollege.catalogue.service import CompletionRule, completion_rule
 from vcollege.errors import InvalidInput
-from vcollege.learning.models import Enrolment, QuizAttempt
+from vcollege.learning.models import Enrolment, EnrolmentStatus, QuizAttempt
 
 HUNDRED = Fraction(100)
 
@@ -186,7 +192,7 @@ class QuestionResult:
     id: str
     text: str
     chosen: tuple[str, ...]
-    correct_choices: tuple[str, ...]
+    correct_choices: tuple[str, ...] | None  # None: not revealed to the learner (see `feedback`)
     right: bool
     explanation: str | None
     choices: tuple[dict[str, Any], ...]
@@ -242,3 +248,19 @@ def grade(questions: list[dict[str, Any]], answers: Mapping[str, list[str]]) -> 
             choices=tuple({"id": c["id"], "text": c["text"]} for c in question["choices"]),
         ))
     return Grade(sum(1 for r in results if r.right), len(results), tuple(results))
+
+
+def answers_revealed(enrolment: Enrolment, state: ModuleState) -> bool:
+    """The correct choices and explanations of a module's quiz may be shown to the learner:
+    the quiz is passed, no attempt is left, or the course is completed (or waived)."""
+    if enrolment.completion is not None or enrolment.status == EnrolmentStatus.COMPLETED:
+        return True
+    return state.passed or state.attempts_left == 0
+
+
+def feedback(result: Grade, revealed: bool) -> tuple[QuestionResult, ...]:
+    """The graded questions as the learner may see them: without the correct choices and
+    the explanations unless they are `revealed`."""
+    if revealed:
+        return result.questions
+    return tuple(replace(q, correct_choices=None, explanation=None) for q in result.questions)

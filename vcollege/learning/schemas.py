@@ -18,9 +18,10 @@ from marshmallow import (
 
 from vcollege.core.models import Agency
 from vcollege.learning.models import EnrolmentSource, EnrolmentStatus
+from vcollege.learning.reasons import REASON_MAX, REASON_MIN
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Must be a course slug (cites-for-customs).")
-REASON = validate.Length(min=3, max=2000, error="Give a reason (3 to 2000 characters).")
+REASON = validate.Length(min=REASON_MIN, max=REASON_MAX, error=f"Give a reason ({REASON_MIN} to {REASON_MAX} characters).")
 
 
 def _blanks(data, names):
@@ -135,9 +136,10 @@ class QuestionResultSchema(Schema):
     id = fields.String()
     text = fields.String()
     chosen = fields.List(fields.String())
-    correct_choices = fields.List(fields.String())
+    correct_choices = fields.List(fields.String(), allow_none=True,
+                                  metadata={"description": "null until the answers may be seen (`answers_revealed`)"})
     right = fields.Boolean()
-    explanation = fields.String(allow_none=True)
+    explanation = fields.String(allow_none=True, metadata={"description": "null until the answers may be seen"})
     choices = fields.List(fields.Nested(ChoiceSchema))
 
 
@@ -147,6 +149,9 @@ class AttemptResultSchema(Schema):
     passed = fields.Boolean()
     pass_mark = fields.Integer()
     attempts_left = fields.Integer(allow_none=True)
+    answers_revealed = fields.Boolean(metadata={
+        "description": "The correct choices and explanations are included: the quiz is passed, no attempt is "
+                       "left, or the course is completed. Until then only `right` says how each question went."})
     questions = fields.List(fields.Nested(QuestionResultSchema))
     enrolment = fields.Nested(EnrolmentDetailSchema)
 
@@ -220,7 +225,8 @@ class CompletionListArgsSchema(Schema):
 class CompletionSchema(Schema):
     id = fields.Integer()
     person_id = fields.Integer()
-    name = fields.String()
+    name = fields.String(metadata={"description": "The person's name now"})
+    learner_name = fields.String(metadata={"description": "The name as it was at completion, as the certificate prints it"})
     party = fields.String(allow_none=True, metadata={"description": "ISO2 of the learner's Party when they completed"})
     agency = fields.Enum(Agency, by_value=True, allow_none=True)
     course = fields.String()

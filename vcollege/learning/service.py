@@ -29,11 +29,15 @@ from vcollege.learning.credentials import (
     issuer_profile,
     normalise_code,
     public_key,
+    refuse_revoked,
+    revocation_list,
     revoke_credential,
     signed_badge,
+    waived_module_titles,
 )
 from vcollege.learning.enrolments import (
     RosterResult,
+    course_enrolments_query,
     enrol_learner,
     enrol_roster,
     expire_enrolments,
@@ -59,6 +63,7 @@ from vcollege.learning.progress import (
     list_completions,
     mark_read,
     missing_prerequisites,
+    missing_prerequisites_of,
     open_module,
     record_attendance_rate,
     record_completion,
@@ -66,17 +71,25 @@ from vcollege.learning.progress import (
     waive_course,
     waive_module,
 )
-from vcollege.learning.rules import CourseState, ModuleState, course_state, grade
+from vcollege.learning.rules import (
+    CourseState,
+    ModuleState,
+    answers_revealed,
+    course_state,
+    feedback,
+    grade,
+)
 
 __all__ = [
     "COMPLETIONS_READ", "CREDENTIALS_REVOKE", "ENROLMENTS_MANAGE", "ENROLMENTS_READ",
     "CertificateText", "CourseState", "EnrolmentSource", "EnrolmentStatus", "IssuerUrls", "ModuleState",
     "ModuleView", "Outcome", "PrerequisitesMissing", "RosterResult",
-    "available_languages", "badge_credential", "course_state", "enrol_learner", "enrol_roster",
-    "expire_enrolments", "find_credential", "find_enrolment", "get_credential", "get_enrolment",
-    "get_own_enrolment", "grade", "issuer_profile", "list_completions", "list_course_enrolments",
-    "list_own_enrolments", "mark_read", "missing_prerequisites", "module_view", "move_to_version",
-    "normalise_code", "open_module", "public_key", "read_roster", "record_attendance_rate",
-    "record_completion", "render_certificate", "render_markdown", "revoke_credential", "signed_badge",
-    "submit_quiz", "waive_course", "waive_module", "wanted_language", "withdraw",
+    "answers_revealed", "available_languages", "badge_credential", "course_enrolments_query", "course_state",
+    "enrol_learner", "enrol_roster", "expire_enrolments", "feedback", "find_credential", "find_enrolment",
+    "get_credential", "get_enrolment", "get_own_enrolment", "grade", "issuer_profile", "list_completions",
+    "list_course_enrolments", "list_own_enrolments", "mark_read", "missing_prerequisites",
+    "missing_prerequisites_of", "module_view", "move_to_version", "normalise_code", "open_module", "public_key",
+    "read_roster", "record_attendance_rate", "record_completion", "refuse_revoked", "render_certificate",
+    "render_markdown", "revocation_list", "revoke_credential", "signed_badge", "submit_quiz", "waive_course",
+    "waive_module", "waived_module_titles", "wanted_language", "withdraw",
 ]

@@ -29,8 +29,11 @@ from vcollege.learning.credentials import (
     issuer_profile,
     normalise_code,
     public_key,
+    refuse_revoked,
+    revocation_list,
     revoke_credential,
     signed_badge,
+    waived_module_titles,
 )
 from vcollege.learning.permissions import (
     COMPLETIONS_READ,
@@ -64,16 +67,20 @@ def certificate_text(credential, *, revoked_note: str | None = None) -> Certific
             result = _("Final score: %(score)s%%", score=format_decimal(completion.score))
         waived_note = None
         if completion.waived_modules and not completion.waived:
-            waived_note = _("Modules waived by a trainer: %(modules)s", modules=", ".join(completion.waived_modules))
+            waived_note = _("Modules waived by a trainer: %(modules)s",
+                            modules=", ".join(waived_module_titles(completion, language)))
         return CertificateText(
             college=_("CITES Virtual College"), heading=_("Certificate of completion"),
-            certifies=_("This certifies that"), name=completion.person.name,
+            certifies=_("This certifies that"), name=completion.learner_name,
             completed=_("has completed the course"), course_title=localized(version.title, language)[1],
             details=_("on %(day)s · %(hours)s hours of study · version %(version)d", day=format_date(completion.completed_at),
                       hours=hours, version=version.number),
             result=result, waived_note=waived_note, code_label=_("Verification code"), code=credential.code,
             verify_label=_("Check this certificate at:"), verify_url=issuer_urls().verify(credential.code),
             revoked_note=revoked_note, language=interface,
+            name_elsewhere=_("The holder's name, in a script this certificate cannot print, is shown on the "
+                             "verification page."),
+            course_title_fallback=localized(version.title, "en")[1],
         )
 
 
@@ -106,6 +113,7 @@ def badge(code: str):
 @require_sign_in
 def badge_json(code: str):
     credential = _own_credential(code)
+    refuse_revoked(credential)
     response = jsonify(badge_credential(credential.completion, issuer_urls()))
     response.mimetype = "application/ld+json"
     return response
@@ -136,10 +144,11 @@ def verify(code: str):
     except NotFound:
         return render_template("learning/verify.html", credential=None, code=code), 404
     completion = credential.completion
-    language = completion.person.preferred_language or "en"
+    language = completion.person.preferred_language or completion.language or "en"
     return render_template(
         "learning/verify.html", credential=credential, completion=completion, code=credential.code,
         title=localized(completion.course_version.title, language),
+        waived_modules=waived_module_titles(completion, language),
     )
 
 
@@ -153,7 +162,21 @@ def _json_ld(document: dict) -> Response:
 
 @bp.get("/credentials/issuer")
 def issuer():
-    return _json_ld(issuer_profile(issuer_urls()))
+    from vcollege.core.keys import published_keys
+    from vcollege.core.models import KeyPurpose
+
+    keys = published_keys(db.session, KeyPurpose.CREDENTIALS, utcnow())
+    db.session.commit()  # the first key is made on first use
+    return _json_ld(issuer_profile(issuer_urls(), keys))
+
+
+@bp.get("/credentials/status/revocations")
+def revocations():
+    """The revoked badges (1EdTech Revocation List Status Method), read by badge verifiers."""
+    response = jsonify(revocation_list(db.session, issuer_urls()))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
 
 
 @bp.get("/credentials/jwks.json")

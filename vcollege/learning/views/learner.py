@@ -32,7 +32,7 @@ from vcollege.learning.progress import (
     open_module,
     submit_quiz,
 )
-from vcollege.learning.rules import course_state, grade
+from vcollege.learning.rules import answers_revealed, course_state, feedback, grade
 from vcollege.learning.views import HOME_SECTIONS, _load, _person, bp  # noqa: F401
 
 
@@ -81,6 +81,14 @@ def _player_context(enrolment: Enrolment, lang: str) -> dict:
     }
 
 
+def _neighbours(enrolment: Enrolment, key: str) -> dict:
+    """The module's place in its version: `number` of `count`, the `previous` and `next` keys."""
+    keys = [m.key for m in enrolment.version.modules]
+    index = keys.index(key)
+    return {"number": index + 1, "count": len(keys), "previous": keys[index - 1] if index > 0 else None,
+            "next": keys[index + 1] if index + 1 < len(keys) else None}
+
+
 def _prerequisite_titles(slugs: list[str], lang: str) -> list[dict]:
     from vcollege.catalogue.service import course_titles
 
@@ -117,13 +125,9 @@ def module(slug: str, key: str):
         return redirect(url_for("learning.course", slug=slug))
     db.session.commit()
     context = _player_context(enrolment, lang)
-    view = module_view(found, lang)
-    keys = [m.key for m in enrolment.version.modules]
-    index = keys.index(found.key)
     return render_template(
-        "learning/module.html", view=view, module_state=context["state"].module(found.key),
-        previous=keys[index - 1] if index > 0 else None, next=keys[index + 1] if index + 1 < len(keys) else None,
-        number=index + 1, count=len(keys), errors={}, answers={}, **context,
+        "learning/module.html", view=module_view(found, lang), module_state=context["state"].module(found.key),
+        errors={}, answers={}, **_neighbours(enrolment, found.key), **context,
     )
 
 
@@ -157,12 +161,9 @@ def quiz(slug: str, key: str):
         lang = content_language(actor.person)
         context = _player_context(enrolment, lang)
         found = next(m for m in enrolment.version.modules if m.key == key)
-        keys = [m.key for m in enrolment.version.modules]
-        index = keys.index(key)
         return render_template(
             "learning/module.html", view=module_view(found, lang), module_state=context["state"].module(key),
-            previous=keys[index - 1] if index > 0 else None, next=keys[index + 1] if index + 1 < len(keys) else None,
-            number=index + 1, count=len(keys), errors=error.errors, answers=answers, **context,
+            errors=error.errors, answers=answers, **_neighbours(enrolment, key), **context,
         ), 422
     db.session.commit()
     if outcome.completion is not None:
@@ -183,15 +184,14 @@ def attempt(slug: str, key: str, number: int):
     if row is None:
         raise NotFound(f"No attempt {number} at this quiz.")
     _lang, questions = quiz_in(found, row.language)
-    result = grade(questions, row.answers)
     lang = content_language(actor.person)
     context = _player_context(enrolment, lang)
-    keys = [m.key for m in enrolment.version.modules]
-    index = keys.index(key)
+    module_state = context["state"].module(key)
+    revealed = answers_revealed(enrolment, module_state)
     return render_template(
-        "learning/attempt.html", attempt=row, result=result, found=found, module_state=context["state"].module(key),
-        module_title=module_view(found, row.language).title,
-        next=keys[index + 1] if index + 1 < len(keys) else None, **context,
+        "learning/attempt.html", attempt=row, questions=feedback(grade(questions, row.answers), revealed),
+        revealed=revealed, found=found, module_state=module_state, module_title=module_view(found, row.language).title,
+        next=_neighbours(enrolment, key)["next"], **context,
     )
 
 

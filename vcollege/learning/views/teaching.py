@@ -12,6 +12,7 @@ from flask import (
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from vcollege.auth import current_actor, require_permission
 from vcollege.catalogue.models import Course, CourseStatus
@@ -55,7 +56,9 @@ def teach_courses():
             .group_by(Enrolment.course_id, Enrolment.status))
     }
     rows = []
-    for found in db.session.scalars(select(Course).where(Course.current_version_id.is_not(None)).order_by(Course.slug)):
+    courses = db.session.scalars(select(Course).where(Course.current_version_id.is_not(None))
+                                 .options(selectinload(Course.current_version)).order_by(Course.slug))
+    for found in courses:
         version = found.current_version
         rows.append({
             "course": found, "title": localized(version.title, lang),
