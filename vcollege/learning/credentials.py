@@ -38,7 +38,7 @@ from vcollege.core.keys import active_key, published_keys, sign
 from vcollege.core.models import KeyPurpose
 from vcollege.core.permissions import Actor
 from vcollege.errors import Conflict, InvalidInput, NotFound
-from vcollege.extensions import lock_for_update
+from vcollege.extensions import lock_for_update, utc_timestamp
 from vcollege.learning.models import Completion, Credential
 from vcollege.learning.permissions import CREDENTIALS_REVOKE
 
@@ -146,10 +146,6 @@ class IssuerUrls:
         return f"{self.base}/verify/{code}"
 
 
-def _timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def issuer_profile(urls: IssuerUrls) -> dict[str, Any]:
     """The issuer's Open Badges `Profile` (JSON-LD)."""
     return {
@@ -225,7 +221,7 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
         "identifier": identifiers,
         "achievement": achievement(version, urls),
         "creditsEarned": float(version.hours),
-        "activityEndDate": _timestamp(completion.completed_at),
+        "activityEndDate": utc_timestamp(completion.completed_at),
     }
     if completion.score is not None:
         subject["result"] = [{
@@ -241,7 +237,7 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
         "id": f"urn:uuid:{credential.badge_uuid}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {"id": urls.profile, "type": ["Profile"], "name": ISSUER_NAME, "url": urls.base},
-        "validFrom": _timestamp(completion.completed_at),
+        "validFrom": utc_timestamp(completion.completed_at),
         "name": localized(version.title, "en")[1],
         "description": f"Verification: {urls.verify(credential.code)}",
         "credentialSubject": subject,
