@@ -5,7 +5,10 @@ Invariants:
 - a platform starts `pending` unless the registering actor manages platforms and asks for it
   to be active at once (CLI, Secretariat page); only an actor with `lti:manage` approves;
 - launches are accepted only from `active` platforms;
-- every registration, approval, disabling, removal and deployment change is audited.
+- every registration, approval, disabling, removal and deployment change is audited;
+- the origins that may frame the tool are the active platforms' own (issuer, authentication,
+  token and key set URLs) and those the Secretariat adds (https origins; http only outside
+  production; audited); an origin a launch came from is only recorded as a suggestion.
 """
 
 from __future__ import annotations
