@@ -71,6 +71,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FRAME_ANCESTORS", "", "Extra origins (comma-separated) allowed to show the pages in a frame; registered LTI platforms are allowed already.", _list),
     Setting("RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage; use `redis://127.0.0.1:6379` when several workers serve the app.", key="RATELIMIT_STORAGE_URI"),
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "Password login attempts allowed per address and per account."),
+    Setting("LTI_LOGIN_RATE_LIMIT", "60 per minute", "LTI logins allowed per address (a classroom behind one address may need more)."),
+    Setting("LTI_REGISTER_RATE_LIMIT", "10 per hour", "LTI dynamic registrations allowed per address."),
     Setting("SCHEDULER_LEASE_SECONDS", "30", "How long the scheduler's leader lock lasts without renewal; a standby scheduler takes over after it lapses.", _positive_int),
     Setting("HEARTBEAT_SECONDS", "60", "Interval of the scheduler's heartbeat job.", _positive_int),
     Setting("JOB_RUN_RETENTION_DAYS", "90", "Job run records older than this are pruned daily.", _positive_int),

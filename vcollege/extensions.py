@@ -76,6 +76,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc_timestamp(moment: dt.datetime, *, timespec: str = "seconds") -> str:
+    """`moment` as an ISO 8601 UTC timestamp ending in `Z` (`2026-11-28T12:00:00Z`), for the
+    JSON other systems read (Open Badges; LTI scores, which ask for `timespec="milliseconds"`)."""
+    return moment.astimezone(dt.UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 def lock_for_update(session: Session, model, *ids):
     """The rows of `model` with these primary keys, read fresh under a write lock.
 

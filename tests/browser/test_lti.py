@@ -257,3 +257,65 @@ def test_a_link_without_course_explains_itself_in_a_new_window_on_a_phone(phone,
     expect(phone.get_by_role("heading", level=1)).to_have_text("Aucun cours lié pour l'instant")
     assert phone.locator("html").get_attribute("lang") == "fr"
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_a_platform_storage_without_the_value_confirms_nothing(page, live_server, lms):
+    """The launch page reads the login's value back from the platform's storage; a storage
+    that does not hold it (another browser, another frame) gets the new-window path only."""
+    from urllib.parse import urlencode
+
+    src = live_server.url + "/lti/login?" + urlencode(lms.login_params("Learner-1", "link-1", lti_storage_target="_parent"))
+    lms.pages["/forgetful"] = (
+        '<!doctype html><html lang="en"><title>LMS course</title><h1>LMS course page</h1><script>'
+        'window.addEventListener("message", function (event) { var m = event.data || {};'
+        ' if (m.subject === "lti.put_data" || m.subject === "lti.get_data") {'
+        '  event.source.postMessage({subject: m.subject + ".response", message_id: m.message_id, key: m.key},'
+        '   event.origin); } });</script>'
+        f'<iframe id="tool" title="vcollege" src="{src}" width="1000" height="700"></iframe></html>')
+    page.goto(lms.origin + "/forgetful")
+    frame = page.frame_locator("#tool")
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Opening the course")
+    expect(frame.get_by_role("link", name="Open in a new window")).to_be_visible()
+    assert _launched(live_server, lms) is None  # the verified launch was never applied
+
+
+def test_an_instructor_sees_the_learners_of_the_link_on_a_phone(phone, live_server, lms):
+    from urllib.parse import urlencode
+
+    from tests.lti.platform import INSTRUCTOR
+
+    lms.add_user("Teacher-7", "Carlos Mendoza", roles=[INSTRUCTOR], locale="en-GB")
+    lms.add_user("Learner-7", "Sita Gurung", roles=[LEARNER], locale="en-GB")
+    for user in ("Learner-7", "Teacher-7"):  # top-level launches: the "open in a new window" path
+        phone.goto(live_server.url + "/lti/login?" + urlencode(lms.login_params(user, "link-1")))
+    phone.wait_for_url(re.compile(r".*/lti/links/\d+/learners$"))
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Activity Link-1")
+    table = phone.get_by_role("table")
+    expect(table.locator("caption")).to_contain_text("learner")
+    expect(table.get_by_role("rowheader", name="Sita Gurung")).to_be_visible()
+    expect(table).to_contain_text("In progress")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_secretariat_allows_the_origin_a_launch_came_from(page, live_server, lms):
+    from sqlalchemy import select
+
+    from vcollege.core.models import Role
+    from vcollege.lti.models import LtiPlatform
+
+    with live_server.session() as session:
+        found = session.scalar(select(LtiPlatform).where(LtiPlatform.issuer == lms.issuer))
+        found.last_unlisted_origin, found.last_unlisted_origin_at = "https://school.browser.example.org", NOW
+        platform_id = found.id
+    _staff(live_server, Role.SECRETARIAT, "lti-frames@example.org")
+    _sign_in(page, live_server, "lti-frames@example.org")
+    page.goto(f"{live_server.url}/lti/platforms/{platform_id}")
+    expect(page.get_by_role("heading", name="Who may frame the tool")).to_be_visible()
+    page.get_by_label("Extra frame origins").fill("https://school.example.org/courses")
+    page.get_by_role("button", name="Save frame origins").click()
+    expect(page.get_by_label("Extra frame origins")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#extra_frame_origins-error")).to_be_visible()
+    page.get_by_role("button", name="Allow https://school.browser.example.org").click()
+    expect(page.locator(".flash")).to_contain_text("https://school.browser.example.org may now frame the tool")
+    expect(page.get_by_label("Extra frame origins")).to_have_value("https://school.browser.example.org")
+    expect(page.locator("#unlisted-origin")).to_have_count(0)

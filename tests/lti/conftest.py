@@ -3,6 +3,9 @@ tool, and a small driver that plays the browser between them through the test cl
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from tests.conftest import NOW
@@ -19,11 +22,13 @@ def catalogue(session):
 
 @pytest.fixture(autouse=True)
 def _fresh_token_cache():
-    from vcollege.lti.tool import TOKENS
+    from vcollege.lti.tool import KEY_SET_REFETCHES, TOKENS
 
     TOKENS.clear()
+    KEY_SET_REFETCHES.clear()
     yield
     TOKENS.clear()
+    KEY_SET_REFETCHES.clear()
 
 
 @pytest.fixture
@@ -88,6 +93,17 @@ class Driver:
         query = self.auth_query(user, hint, **extra)
         answer = self.platform.authorize(query, overrides=overrides, drop=drop, key=key, headers=headers)
         return self.post_launch(answer, json=json), answer
+
+    def storage_login(self, user="Learner-1", hint="link-1") -> dict:
+        """A login offering the platform's storage: what its page tells the browser."""
+        response = self.login(user, hint, lti_storage_target="_parent")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        page = response.get_data(as_text=True)
+        data = {name: html.unescape(re.search(rf'data-{name}="([^"]*)"', page).group(1))
+                for name in ("target", "origin", "key", "value", "next")}
+        data["query"] = query_of(data["next"])
+        data["page"] = page
+        return data
 
 
 @pytest.fixture

@@ -110,7 +110,8 @@ def test_a_line_item_given_by_the_launch_is_used(session, registered, driver, pl
     assert platform.scores[0]["lineItem"] == "Item1" and len(platform.lineitems) == 1
 
 
-def test_a_changed_score_goes_as_in_progress_and_waits_for_earlier_ones(session, registered, driver, platform, tool_jwks):
+def test_a_changed_score_goes_as_in_progress_and_a_newer_score_supersedes_it(session, registered, driver, platform,
+                                                                             tool_jwks):
     from vcollege import events
     from vcollege.lti.ags import drain_outbox
     from vcollege.lti.models import AgsOutbox
@@ -119,16 +120,110 @@ def test_a_changed_score_goes_as_in_progress_and_waits_for_earlier_ones(session,
     events.score_changed.send("learning", session=session, now=NOW, person=person, course_slug="cites-basics",
                               score=40, key="attempt-1")
     events.score_changed.send("learning", session=session, now=NOW, person=person, course_slug="cites-basics",
-                              score=40, key="attempt-1")
-    _complete(session, person, score=90)
-    first, second = session.query(AgsOutbox).order_by(AgsOutbox.id).all()
-    assert (first.activity_progress, first.grading_progress) == ("InProgress", "Pending")
+                              score=40, key="attempt-1")  # the same change: queued once
+    first = session.query(AgsOutbox).one()
+    assert (first.activity_progress, first.grading_progress, first.status) == ("InProgress", "Pending", "pending")
     platform.fail_scores = 1
     drain_outbox(session, now=NOW)
-    assert first.status == "pending" and second.attempts == 0  # held behind the earlier score
-    drain_outbox(session, now=NOW + dt.timedelta(minutes=1))
-    assert [s["scoreGiven"] for s in platform.scores] == [40, 90]
-    assert [s["activityProgress"] for s in platform.scores] == ["InProgress", "Completed"]
+    assert first.status == "pending" and first.attempts == 1
+    _complete(session, person, score=90)  # the LMS only needs the latest score
+    first, second = session.query(AgsOutbox).order_by(AgsOutbox.id).all()
+    assert (first.status, second.status) == ("superseded", "pending")
+    assert drain_outbox(session, now=NOW + dt.timedelta(minutes=1))["sent"] == 1
+    assert [(s["scoreGiven"], s["activityProgress"]) for s in platform.scores] == [(90, "Completed")]
+    assert drain_outbox(session, now=NOW + dt.timedelta(hours=2))["sent"] == 0  # the superseded row never goes
+    assert len(platform.scores) == 1 and first.status == "superseded"
+
+
+def test_a_row_that_failed_for_good_does_not_hold_back_newer_scores(session, registered, driver, platform, tool_jwks):
+    from vcollege import events
+    from vcollege.lti.ags import MAX_ATTEMPTS, drain_outbox, due_rows
+    from vcollege.lti.models import AgsOutbox
+
+    person = _learner(session, driver)
+    events.score_changed.send("learning", session=session, now=NOW, person=person, course_slug="cites-basics",
+                              score=40, key="attempt-1")
+    row = session.query(AgsOutbox).one()
+    platform.fail_scores = MAX_ATTEMPTS
+    moment = NOW
+    for _ in range(MAX_ATTEMPTS):
+        drain_outbox(session, now=moment)
+        moment = row.next_attempt_at
+    assert row.status == "failed"
+    _complete(session, person, score=90, now=moment)
+    newer = session.query(AgsOutbox).order_by(AgsOutbox.id.desc()).first()
+    assert row.status == "superseded" and [r.id for r in due_rows(session, now=moment)] == [newer.id]
+    assert drain_outbox(session, now=moment)["sent"] == 1 and platform.scores[-1]["scoreGiven"] == 90
+
+
+def test_a_retry_never_revives_a_superseded_row(session, registered, driver, platform, tool_jwks, operator):
+    from vcollege import events
+    from vcollege.lti.ags import retry_row
+    from vcollege.lti.models import AgsOutbox
+
+    person = _learner(session, driver)
+    events.score_changed.send("learning", session=session, now=NOW, person=person, course_slug="cites-basics",
+                              score=40, key="attempt-1")
+    _complete(session, person, score=90)
+    old = session.query(AgsOutbox).order_by(AgsOutbox.id).first()
+    retry_row(session, old, actor=operator, now=NOW)
+    assert old.status == "superseded"
+
+
+def test_no_row_for_a_link_whose_launch_gave_no_ags_endpoint(session, registered, driver, platform):
+    from vcollege.lti.models import AgsOutbox, LtiContext
+
+    platform.resource_link_message("no-ags", link_id="Link-7", custom={"course": "cites-basics"}, ags=False)
+    person = _learner(session, driver, hint="no-ags")
+    assert session.query(LtiContext).one().lineitems_url is None
+    _complete(session, person)
+    assert count(session, AgsOutbox) == 0
+
+
+def test_a_crash_after_a_score_was_sent_does_not_send_it_again(session, registered, driver, platform, tool_jwks,
+                                                                 monkeypatch):
+    from vcollege.lti import ags
+    from vcollege.lti.models import AgsOutbox
+
+    platform.add_user("Learner-2", "Sita Gurung")
+    first = _learner(session, driver)
+    second = _learner(session, driver, user="Learner-2")
+    _complete(session, first, completion_id=1)
+    _complete(session, second, completion_id=2)
+    real, posts = ags.post_score, []
+
+    def post_then_crash(post):
+        posts.append(post.row_id)
+        if len(posts) == 2:
+            raise RuntimeError("the job process died")
+        return real(post)
+
+    monkeypatch.setattr(ags, "post_score", post_then_crash)
+    with pytest.raises(RuntimeError):
+        ags.drain_outbox(session, now=NOW)
+    session.rollback()  # what the job runner does with a run that raised
+    rows = session.query(AgsOutbox).order_by(AgsOutbox.id).all()
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1), ("pending", 1)]
+    assert len(platform.scores) == 1
+    monkeypatch.setattr(ags, "post_score", real)
+    assert ags.drain_outbox(session, now=NOW + dt.timedelta(minutes=1))["sent"] == 1  # the second, after its backoff
+    assert [s["userId"] for s in platform.scores] == ["Learner-1", "Learner-2"]  # the first was not sent again
+
+
+def test_no_transaction_is_open_while_the_lms_is_called(session, registered, driver, platform, tool_jwks, monkeypatch):
+    from vcollege.lti import ags
+
+    person = _learner(session, driver)
+    _complete(session, person)
+    real, open_during_calls = ags.post_score, []
+
+    def watched(post):
+        open_during_calls.append(session().in_transaction())
+        return real(post)
+
+    monkeypatch.setattr(ags, "post_score", watched)
+    assert ags.drain_outbox(session, now=NOW)["sent"] == 1
+    assert open_during_calls == [False]
 
 
 def test_no_row_for_a_person_who_never_launched_the_course(session, registered, driver, make_person):

@@ -149,3 +149,18 @@ def test_tool_key_rotation_seen_from_the_platform(session, registered, driver, p
     driver.launch()
     members = fetch_members(session, session.query(LtiContext).one(), now=ags.dt.datetime.now(ags.dt.UTC))
     assert members == [] and platform.assertion_kids == [new_kid]
+
+
+def test_the_catalogue_is_read_once_per_deep_linking_request(session, registered, driver, platform, tool_jwks,
+                                                             monkeypatch):
+    from vcollege.lti import deep_linking
+
+    page_url = _start(driver)
+    real, calls = deep_linking.list_courses, []
+    monkeypatch.setattr(deep_linking, "list_courses", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert driver.client.get(page_url, query_string={"language": "es"}).status_code == 200
+    assert len(calls) == 1
+    assert driver.client.post(page_url, data={"course": ["no-such-course"]}).status_code == 422
+    assert len(calls) == 2
+    assert driver.client.post(page_url, data={"course": ["cites-basics"]}).status_code == 200
+    assert len(calls) == 3

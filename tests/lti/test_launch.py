@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
-from tests.conftest import count
+from tests.conftest import NOW, count
 from tests.lti.conftest import opened
 from tests.lti.platform import INSTRUCTOR
 
@@ -139,14 +140,14 @@ def test_one_issuer_may_hold_several_client_ids(session, registered, driver, pla
 
 @pytest.mark.parametrize("change, status, code", [
     ({"iss": "https://unknown.example.org"}, 400, "lti-unknown-issuer"),
-    ({"aud": "some-other-client"}, 400, "lti-unknown-client"),
+    ({"aud": "some-other-client"}, 401, "lti-wrong-audience"),
     ({"https://purl.imsglobal.org/spec/lti/claim/deployment_id": "deployment-404"}, 400, "lti-unknown-deployment"),
     ({"exp": int(time.time()) - 600}, 401, "lti-token-expired"),
     ({"iat": int(time.time()) + 600, "exp": int(time.time()) + 900}, 401, "lti-token-not-yet-valid"),
     ({"aud": ["tool-client-1", "another-client"]}, 401, "lti-wrong-audience"),
-    ({"aud": ["tool-client-1", "another-client"], "azp": "another-client"}, 400, "lti-unknown-client"),
+    ({"aud": ["tool-client-1", "another-client"], "azp": "another-client"}, 401, "lti-wrong-audience"),
     ({"azp": "another-client"}, 401, "lti-wrong-audience"),
-    ({"nonce": "a-nonce-we-never-issued"}, 401, "lti-nonce-reused"),
+    ({"nonce": "a-nonce-we-never-issued"}, 401, "lti-nonce-mismatch"),
     ({"https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiSubmissionReviewRequest"}, 400, "lti-wrong-message"),
     ({"https://purl.imsglobal.org/spec/lti/claim/version": "1.1"}, 400, "lti-wrong-message"),
     ({"https://purl.imsglobal.org/spec/lti/claim/resource_link": {"title": "no id"}}, 400, "lti-missing-claim"),
@@ -290,35 +291,95 @@ def test_lti_endpoints_need_no_csrf_token(app, registered, driver):
     assert response.status_code == 302
 
 
-def test_storage_path_confirms_once_without_any_cookie(session, registered, driver, platform):
-    import html as html_lib
-    import re
+def _confirm(client, state, value, **headers):
+    headers.setdefault("Accept", "application/json")
+    return client.post("/lti/launch/confirm", data={"state": state, "value": value}, headers=headers)
 
-    from tests.lti.platform import query_of
+
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
+
+
+def test_storage_path_confirms_once_with_the_value_from_the_platform_storage(app, session, registered, driver,
+                                                                             platform):
     from vcollege.lti.models import LtiIdentity, LtiLaunch
 
-    login = driver.login(lti_storage_target="_parent")
-    next_url = html_lib.unescape(re.search(r'data-next="([^"]+)"', login.get_data(as_text=True)).group(1))
-    query = query_of(next_url)
+    login = driver.storage_login()
+    query = login["query"]
+    assert (login["target"], login["origin"]) == ("_parent", platform.origin)
+    assert login["key"] == f"vcollege_state_{query['state']}" and len(login["value"]) >= 32
     record = session.query(LtiLaunch).filter_by(state=query["state"]).one()
-    assert record.storage_target == "_parent"
-    driver.client.delete_cookie(f"lti_state_{query['state']}", path="/lti/")
-    page = driver.post_launch(platform.authorize(query))
+    assert record.storage_target == "_parent" and login["value"] not in (record.storage_secret or "")
+    browser = app.test_client()  # the LMS frame: the tool's state cookie was not kept
+    page = browser.post("/lti/launch", data=platform.authorize(query))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="lti-storage-launch"' in html and 'data-target="_parent"' in html
-    assert f'data-origin="{platform.origin}"' in html
+    assert f'data-origin="{platform.origin}"' in html and f'data-key="{login["key"]}"' in html
+    assert login["value"] not in html  # read back from the platform's storage, never sent by the tool
+    confirm_form = re.search(r'<form id="lti-confirm".*?</form>', html, re.S).group(0)
+    assert "submit" not in confirm_form and "<button" not in confirm_form  # no way to post it without script
+    assert "lti1p3_new_window=1" in re.search(r"<noscript>.*?</noscript>", html, re.S).group(0)
     assert count(session, LtiIdentity) == 0  # nothing applied before the browser confirms
-    confirm = record.confirm_token
-    wrong = driver.client.post("/lti/launch/confirm", data={"state": record.state, "confirm": "guess"},
-                               headers={"Accept": "application/json"})
+    wrong = _confirm(browser, record.state, "guess", **SAME_ORIGIN)
     assert wrong.status_code == 400 and count(session, LtiIdentity) == 0
-    done = driver.client.post("/lti/launch/confirm", data={"state": record.state, "confirm": confirm})
-    assert opened(driver.client, done) == "/learn/cites-basics"
+    done = _confirm(browser, record.state, login["value"], **SAME_ORIGIN, Accept="text/html")
+    assert opened(browser, done) == "/learn/cites-basics"
     assert count(session, LtiIdentity) == 1
-    again = driver.client.post("/lti/launch/confirm", data={"state": record.state, "confirm": confirm},
-                               headers={"Accept": "application/json"})
+    again = _confirm(browser, record.state, login["value"], **SAME_ORIGIN)
     assert again.status_code == 400 and again.json["code"] == "lti-state-mismatch"
+
+
+def test_storage_confirmation_before_the_launch_is_refused(app, session, registered, driver):
+    """The login page shows the value; it confirms nothing until the platform's id_token
+    has been verified."""
+    from vcollege.lti.models import LtiIdentity
+
+    login = driver.storage_login()
+    response = _confirm(app.test_client(), login["query"]["state"], login["value"], **SAME_ORIGIN)
+    assert response.status_code == 400 and response.json["code"] == "lti-state-mismatch"
+    assert count(session, LtiIdentity) == 0
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"},
+    {"Origin": "null"},
+    {},  # neither header: refused
+])
+def test_a_storage_launch_cannot_be_confirmed_from_another_site(app, session, registered, driver, platform, headers):
+    """Login CSRF through the storage path: an LMS user starts a login offering storage,
+    posts the launch without cookies, and has another browser confirm it from another site.
+    Refused, and nothing is written."""
+    from vcollege.core.models import Person
+    from vcollege.lti.models import LtiIdentity, LtiLaunch, LtiResourceLinkMember
+
+    login = driver.storage_login()
+    attacker = app.test_client()
+    page = attacker.post("/lti/launch", data=platform.authorize(login["query"]))
+    assert page.status_code == 200 and login["value"] not in page.get_data(as_text=True)
+    before = _counts(session) | {"members": count(session, LtiResourceLinkMember)}
+    victim = app.test_client()
+    response = victim.post("/lti/launch/confirm", data={"state": login["query"]["state"], "value": login["value"]},
+                           headers={"Accept": "application/json", **headers})
+    assert response.status_code == 403 and response.json["code"] == "lti-cross-site-request"
+    assert _counts(session) | {"members": count(session, LtiResourceLinkMember)} == before
+    assert count(session, LtiIdentity) == 0 and count(session, Person, Person.name == "Wanjiru Kamau") == 0
+    assert session.query(LtiLaunch).filter_by(state=login["query"]["state"]).one().storage_secret is not None
+    with victim.session_transaction() as flask_session:
+        assert "_user_id" not in flask_session  # nobody signed in
+
+
+def test_a_cookie_launch_leaves_nothing_to_confirm(app, session, registered, driver, platform):
+    from vcollege.lti.models import LtiLaunch
+
+    login = driver.storage_login()  # the platform offered storage, but the browser kept the cookie
+    response = driver.post_launch(platform.authorize(login["query"]))
+    assert opened(driver.client, response) == "/learn/cites-basics"
+    assert session.query(LtiLaunch).filter_by(state=login["query"]["state"]).one().storage_secret is None
+    again = _confirm(app.test_client(), login["query"]["state"], login["value"], **SAME_ORIGIN)
+    assert again.status_code == 400
 
 
 def test_login_with_storage_target_answers_the_storage_page(registered, driver, platform):
@@ -353,15 +414,31 @@ def test_prune_forgets_old_logins_and_launch_data(session, registered, driver, n
     assert prune_launches(session, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)) == 2
 
 
-def test_the_lms_page_that_launched_may_frame_the_tool(session, registered, driver, platform):
+def test_an_unlisted_origin_is_only_recorded_never_allowed(session, registered, driver, platform):
+    """An LMS user cannot widen who may frame the tool: the origin a launch came from is a
+    suggestion for the Secretariat (see test_frames.py), not an allowed frame ancestor."""
     query = driver.auth_query()
     answer = platform.authorize(query)
     response = driver.client.post("/lti/launch", data={"id_token": answer["id_token"], "state": answer["state"]},
                                   headers={"Origin": "https://school.lms.example.org"})
     assert response.status_code == 302
-    assert registered.frame_origins == ["https://school.lms.example.org"]
-    csp = driver.client.get("/").headers["Content-Security-Policy"]
-    assert "https://school.lms.example.org" in csp.split("frame-ancestors")[1]
+    session.refresh(registered)
+    assert registered.last_unlisted_origin == "https://school.lms.example.org"
+    assert registered.extra_frame_origins == []
+    page = driver.client.get("/")
+    csp = page.headers["Content-Security-Policy"]
+    assert "school.lms.example.org" not in csp
+    assert platform.origin in csp.split("frame-ancestors")[1]
+    assert "form-action 'self';" in csp  # no platform may receive our forms by default
+
+
+def test_a_launch_from_an_allowed_origin_records_nothing(session, registered, driver, platform):
+    query = driver.auth_query()
+    answer = platform.authorize(query)
+    driver.client.post("/lti/launch", data={"id_token": answer["id_token"], "state": answer["state"]},
+                       headers={"Origin": platform.origin})
+    session.refresh(registered)
+    assert registered.last_unlisted_origin is None
 
 
 def test_a_refused_launch_teaches_no_origin(session, registered, driver, platform):
@@ -370,7 +447,8 @@ def test_a_refused_launch_teaches_no_origin(session, registered, driver, platfor
     response = driver.client.post("/lti/launch", data={"id_token": answer["id_token"], "state": answer["state"]},
                                   headers={"Origin": "https://attacker.example.org"})
     assert response.status_code == 401
-    assert registered.frame_origins == []
+    session.refresh(registered)
+    assert registered.last_unlisted_origin is None and registered.extra_frame_origins == []
 
 
 def test_without_the_session_cookie_the_course_is_offered_in_a_new_window(app, session, registered, driver):
@@ -383,9 +461,72 @@ def test_without_the_session_cookie_the_course_is_offered_in_a_new_window(app, s
     assert blocked.get("/lti/continue/no-such-launch").status_code == 404
 
 
-def test_an_instructor_opening_a_course_link_lands_on_the_teaching_page(session, registered, driver):
+def test_an_instructor_opening_a_course_link_lands_on_its_learners(session, registered, driver):
     from vcollege.learning.models import Enrolment
+    from vcollege.lti.models import LtiResourceLink
 
     response, _ = driver.launch("Teacher-1", "link-1")
-    assert opened(driver.client, response) == "/teach/cites-basics"
+    link = session.query(LtiResourceLink).one()
+    assert opened(driver.client, response) == f"/lti/links/{link.id}/learners"
     assert count(session, Enrolment) == 0  # instructors are not enrolled as learners
+    assert driver.client.get("/teach/cites-basics").status_code == 403  # no global trainer powers
+
+
+@pytest.mark.parametrize("roles", [
+    ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"],
+    ["http://purl.imsglobal.org/vocab/lis/v2/membership#Administrator",
+     "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Observer"],
+    ["http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator"],
+    [],
+])
+def test_a_launch_without_a_learner_role_enrols_nobody(session, registered, driver, platform, roles):
+    from vcollege.core.models import Role
+    from vcollege.learning.models import Enrolment
+    from vcollege.lti.models import LtiIdentity, LtiResourceLinkMember
+
+    platform.add_user("Mentor-1", "Aiko Tanaka", roles=roles or ["placeholder"], locale="en")
+    platform.users["Mentor-1"].roles = roles
+    response, _ = driver.launch("Mentor-1", "link-1")
+    assert response.status_code == 200, response.location
+    assert "This course is for learners" in response.get_data(as_text=True)
+    assert count(session, Enrolment) == 0
+    person = session.query(LtiIdentity).filter_by(subject="Mentor-1").one().person
+    assert Role.LEARNER not in person.role_names and Role.TRAINER not in person.role_names
+    member = session.query(LtiResourceLinkMember).one()
+    assert (member.learner, member.instructor) == (False, False)
+
+
+def test_a_launch_keeps_the_language_the_person_chose(session, registered, driver, platform):
+    from vcollege.core.people import update_person
+    from vcollege.core.permissions import Actor
+    from vcollege.lti.models import LtiIdentity
+
+    driver.launch()  # fr-FR: a new person takes the launch language
+    person = session.query(LtiIdentity).filter_by(subject="Learner-1").one().person
+    assert person.preferred_language == "fr"
+    update_person(session, person, actor=Actor.operator("tests"), now=NOW, preferred_language="es")
+    session.commit()
+    driver.launch()
+    session.refresh(person)
+    assert person.preferred_language == "es"  # the learner's own choice wins over the LMS locale
+    person.preferred_language = None
+    session.commit()
+    driver.launch()
+    session.refresh(person)
+    assert person.preferred_language == "fr"  # none chosen: the launch locale fills it
+
+
+def test_each_launch_records_the_roles_it_gave_on_the_link(session, registered, driver, platform):
+    from tests.lti.platform import LEARNER
+    from vcollege.core.models import Role
+    from vcollege.lti.models import LtiIdentity, LtiResourceLinkMember
+
+    driver.launch("Teacher-1", "link-1")
+    member = session.query(LtiResourceLinkMember).one()
+    assert (member.learner, member.instructor) == (False, True)
+    platform.users["Teacher-1"].roles = [LEARNER]  # the LMS changed their role in this course
+    driver.launch("Teacher-1", "link-1")
+    session.refresh(member)
+    assert (member.learner, member.instructor) == (True, False)
+    person = session.query(LtiIdentity).filter_by(subject="Teacher-1").one().person
+    assert person.role_names == {Role.TRAINER, Role.LEARNER}  # granted roles stay

@@ -46,7 +46,7 @@ from vcollege.core.keys import active_key, published_keys, sign
 from vcollege.core.models import KeyPurpose
 from vcollege.core.permissions import Actor
 from vcollege.errors import Conflict, NotFound
-from vcollege.extensions import lock_for_update
+from vcollege.extensions import lock_for_update, utc_timestamp
 from vcollege.learning.models import Completion, Credential
 from vcollege.learning.permissions import CREDENTIALS_REVOKE
 from vcollege.learning.reasons import require_reason
@@ -159,9 +159,6 @@ class IssuerUrls:
         return f"{self.base}/credentials/status/revocations"
 
 
-def _timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
 
 def issuer_profile(urls: IssuerUrls, keys: list[Any] = ()) -> dict[str, Any]:
     """The issuer's Open Badges `Profile` (JSON-LD), naming its published credential `keys`
@@ -194,7 +191,7 @@ def revocation_list(session: Session, urls: IssuerUrls) -> dict[str, Any]:
         "issuer": urls.profile,
         "revokedCredentials": [
             {"id": f"urn:uuid:{badge_uuid}", "revoked": True, "revocationReason": reason,
-             "revokedAt": _timestamp(revoked_at)}
+             "revokedAt": utc_timestamp(revoked_at)}
             for badge_uuid, revoked_at, reason in rows
         ],
     }
@@ -270,7 +267,7 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
         "identifier": identifiers,
         "achievement": achievement(version, urls),
         "creditsEarned": float(version.hours),
-        "activityEndDate": _timestamp(completion.completed_at),
+        "activityEndDate": utc_timestamp(completion.completed_at),
     }
     if completion.score is not None:
         subject["result"] = [{
@@ -287,7 +284,7 @@ def badge_credential(completion: Completion, urls: IssuerUrls) -> dict[str, Any]
         "id": f"urn:uuid:{credential.badge_uuid}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {"id": urls.profile, "type": ["Profile"], "name": ISSUER_NAME, "url": urls.base},
-        "validFrom": _timestamp(completion.completed_at),
+        "validFrom": utc_timestamp(completion.completed_at),
         "name": localized(version.title, "en")[1],
         "description": f"Verification: {urls.verify(credential.code)}",
         "credentialSubject": subject,

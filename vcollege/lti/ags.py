@@ -2,13 +2,20 @@
 
 Invariants:
 - a completion or a changed score writes one outbox row per resource link the learner
-  launched for that course, in the same session as its cause (no commit here);
+  launched for that course and whose launch gave an AGS endpoint (a line item or a line
+  items URL), in the same session as its cause (no commit here); links without one get none;
 - each row has a unique dedupe key (the change and the link), so the same change is queued
   once, and a row that was sent is never sent again;
+- the LMS only needs a learner's latest score: a new row supersedes the older unsent rows
+  (pending or failed) of the same (link, learner), which are never sent; so a row that
+  failed for good never holds back the newer ones;
 - rows for one (link, learner) go out in the order they were made; a later one waits while
   an earlier one is unsent, so the LMS never sees an older score after a newer one;
 - a failed attempt is retried with exponential backoff (1 min doubling to 6 h); after
   MAX_ATTEMPTS the row is `failed` and stays until a trainer or the Secretariat retries it;
+- the drain commits each row's attempt before calling the LMS and its result right after,
+  so no transaction is open (and no lock held) while it waits on an LMS, and a crash after
+  a successful post does not send the score again at once;
 - the line item is the one the launch named, else the one found (or created) in the
   context's line items by resourceId = course slug, following every `rel="next"` page.
 """
@@ -17,22 +24,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from vcollege import events
 from vcollege.core.audit import record_audit
 from vcollege.core.permissions import Actor
 from vcollege.errors import NotFound
+from vcollege.extensions import utc_timestamp
+from vcollege.lti.claims import AGS_SCORE
 from vcollege.lti.errors import ServiceFailed
 from vcollege.lti.keys import ensure_signing_key
 from vcollege.lti.models import (
     AgsOutbox,
+    LtiContext,
     LtiIdentity,
     LtiResourceLink,
     LtiResourceLinkMember,
@@ -44,13 +55,11 @@ from vcollege.lti.tool import TOKENS, PlatformRegistration, TokenCache, ToolServ
 
 log = logging.getLogger(__name__)
 
-SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
-LINEITEM_READ_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
 MAX_ATTEMPTS = 10
 FIRST_DELAY = dt.timedelta(minutes=1)
 MAX_DELAY = dt.timedelta(hours=6)
 BATCH = 200
+UNSENT = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -59,21 +68,31 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _targets(session: Session, person_id: int, course_slug: str) -> list[LtiResourceLinkMember]:
+    """The (link, identity) pairs a score for the course goes to: links of the course that the
+    person launched and whose launches gave an AGS endpoint."""
     return list(session.scalars(
         select(LtiResourceLinkMember).join(LtiResourceLinkMember.resource_link).join(LtiResourceLinkMember.identity)
-        .where(LtiResourceLink.course_slug == course_slug, LtiIdentity.person_id == person_id)
+        .outerjoin(LtiContext, LtiResourceLink.context_id == LtiContext.id)
+        .where(LtiResourceLink.course_slug == course_slug, LtiIdentity.person_id == person_id,
+               or_(LtiResourceLink.lineitem_url.is_not(None), LtiContext.lineitems_url.is_not(None)))
         .order_by(LtiResourceLinkMember.id)
     ))
 
 
 def queue_score(session: Session, *, person, course_slug: str, score, key: str, completed: bool,
                 changed_at: dt.datetime, now: dt.datetime) -> list[AgsOutbox]:
-    """Queue `score` for every link the person launched for the course; once per key and link."""
+    """Queue `score` for every AGS link the person launched for the course, once per key and
+    link; it supersedes the older unsent rows of the same link and learner."""
     rows = []
     for member in _targets(session, person.id, course_slug):
         dedupe = f"{key}:link{member.resource_link_id}:id{member.identity_id}"[:200]
         if session.scalar(select(AgsOutbox.id).where(AgsOutbox.dedupe_key == dedupe)) is not None:
             continue
+        session.execute(
+            update(AgsOutbox).where(AgsOutbox.resource_link_id == member.resource_link_id,
+                                    AgsOutbox.identity_id == member.identity_id, AgsOutbox.status.in_(UNSENT))
+            .values(status=OutboxStatus.SUPERSEDED).execution_options(synchronize_session="fetch")
+        )
         row = AgsOutbox(
             dedupe_key=dedupe, resource_link=member.resource_link, identity=member.identity, person=person,
             course_slug=course_slug,
@@ -103,55 +122,61 @@ def on_score_changed(sender, *, session, now, person=None, course_slug=None, sco
                 completed=False, changed_at=now, now=now)
 
 
-def _timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+@dataclass
+class ScorePost:
+    """Everything one attempt needs, read from the database beforehand: posting it touches
+    no database object."""
+
+    row_id: int
+    link_id: int
+    service: AssignmentsGradesService
+    lineitem_url: str | None  # None: find or create it by resource id
+    wanted: LineItem
+    grade: Grade
 
 
-def _service(session: Session, row: AgsOutbox, now: dt.datetime, cache: TokenCache) -> AssignmentsGradesService:
+def prepare_post(session: Session, row: AgsOutbox, *, now: dt.datetime, cache: TokenCache = TOKENS) -> ScorePost:
+    """Read what posting `row` needs; raises ServiceFailed when the link has no AGS endpoint."""
     link = row.resource_link
     platform = link.deployment.platform
     registration = PlatformRegistration(platform, ensure_signing_key(session, now=now))
     context = link.context
-    scopes = list(context.ags_scopes) if context is not None and context.ags_scopes else [SCORE_SCOPE]
-    data = {"scope": scopes}
+    scopes = list(context.ags_scopes) if context is not None and context.ags_scopes else [AGS_SCORE]
+    data: dict = {"scope": scopes}
     if context is not None and context.lineitems_url:
         data["lineitems"] = context.lineitems_url
     if link.lineitem_url:
         data["lineitem"] = link.lineitem_url
-    return AssignmentsGradesService(ToolServiceConnector(registration, cache=cache), data)
-
-
-def _line_item_url(session: Session, row: AgsOutbox, service: AssignmentsGradesService) -> str:
-    link = row.resource_link
-    if link.lineitem_url:
-        return link.lineitem_url
-    if not service._service_data.get("lineitems"):
+    if not link.lineitem_url and not data.get("lineitems"):
         raise ServiceFailed("the launch gave neither a line item nor a line items URL")
     wanted = LineItem().set_resource_id(row.course_slug).set_score_maximum(100) \
         .set_label(link.title or row.course_slug).set_resource_link_id(link.resource_link_id)
-    found = service.find_or_create_lineitem(wanted, find_by="resource_id")
-    if not found.get_id():
-        raise ServiceFailed("the platform's line item has no id")
-    link.lineitem_url = found.get_id()
-    return link.lineitem_url
+    grade = (Grade().set_activity_progress(row.activity_progress).set_grading_progress(row.grading_progress)
+             .set_timestamp(utc_timestamp(row.changed_at, timespec="milliseconds")).set_user_id(row.identity.subject))
+    if row.score is not None:
+        grade.set_score_given(float(row.score)).set_score_maximum(100)
+    else:  # a course waived by a trainer: completed, with no grade to report
+        grade.set_comment("Requirement waived by the trainer")
+    service = AssignmentsGradesService(ToolServiceConnector(registration, cache=cache), data)
+    return ScorePost(row.id, link.id, service, link.lineitem_url, wanted, grade)
 
 
-def send_row(session: Session, row: AgsOutbox, *, now: dt.datetime, cache: TokenCache = TOKENS) -> None:
-    """Post one score; raises ServiceFailed when the LMS does not take it."""
+def post_score(post: ScorePost) -> str:
+    """Post one score to the LMS (finding or creating the line item first when needed); the
+    line item's URL, or ServiceFailed when the LMS does not take it."""
     try:
-        service = _service(session, row, now, cache)
-        line_item = _line_item_url(session, row, service)
-        grade = (Grade().set_activity_progress(row.activity_progress).set_grading_progress(row.grading_progress)
-                 .set_timestamp(_timestamp(row.changed_at)).set_user_id(row.identity.subject))
-        if row.score is not None:
-            grade.set_score_given(float(row.score)).set_score_maximum(100)
-        else:  # a course waived by a trainer: completed, with no grade to report
-            grade.set_comment("Requirement waived by the trainer")
-        service.put_grade(grade, LineItem({"id": line_item}))
+        line_item = post.lineitem_url
+        if not line_item:
+            found = post.service.find_or_create_lineitem(post.wanted, find_by="resource_id")
+            line_item = found.get_id()
+            if not line_item:
+                raise ServiceFailed("the platform's line item has no id")
+        post.service.put_grade(post.grade, LineItem({"id": line_item}))
     except ServiceFailed:
         raise
     except Exception as exc:  # pylti1p3 raises LtiException for scope problems
         raise ServiceFailed(str(exc)) from None
+    return line_item
 
 
 def due_rows(session: Session, *, now: dt.datetime, limit: int = BATCH) -> list[AgsOutbox]:
@@ -159,7 +184,7 @@ def due_rows(session: Session, *, now: dt.datetime, limit: int = BATCH) -> list[
     earlier = aliased(AgsOutbox)
     blocked = exists().where(
         earlier.resource_link_id == AgsOutbox.resource_link_id, earlier.identity_id == AgsOutbox.identity_id,
-        earlier.status != OutboxStatus.SENT, earlier.id < AgsOutbox.id,
+        earlier.status.in_(UNSENT), earlier.id < AgsOutbox.id,
     )
     return list(session.scalars(
         select(AgsOutbox).where(AgsOutbox.status == OutboxStatus.PENDING, AgsOutbox.next_attempt_at <= now, ~blocked)
@@ -168,17 +193,26 @@ def due_rows(session: Session, *, now: dt.datetime, limit: int = BATCH) -> list[
 
 
 def drain_outbox(session: Session, *, now: dt.datetime, cache: TokenCache = TOKENS) -> dict[str, int]:
-    """Try every due row once; record successes, and failures with their next attempt."""
+    """Try every due row once; record successes, and failures with their next attempt.
+
+    Unlike other jobs, this one COMMITS: it records each attempt before calling the LMS and
+    its result right after (one commit per step), so that no transaction stays open, and no
+    lock held, while it waits on an LMS over HTTP, and a score the LMS took is on record at
+    once (a crash later in the run does not send it again).
+    """
     counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
     seen: set[int] = set()
     down: set[int] = set()  # platforms that did not answer in this run: their rows wait
-    for _ in range(5):  # a sent row may release the next one of its pair in the same run
+    while True:  # a sent row may release the next one of its pair in the same run
         rows = [row for row in due_rows(session, now=now) if row.id not in seen]
+        session.commit()
         if not rows:
             break
         sent_before = counts["sent"]
         for row in rows:
             seen.add(row.id)
+            if row.status != OutboxStatus.PENDING or row.next_attempt_at > now:
+                continue  # superseded, or tried, since the rows were read
             platform_id = row.resource_link.deployment.platform_id
             if platform_id in down:
                 counts["held"] += 1
@@ -187,6 +221,7 @@ def drain_outbox(session: Session, *, now: dt.datetime, cache: TokenCache = TOKE
                 down.add(platform_id)
         if counts["sent"] == sent_before:
             break
+    session.commit()
     return counts
 
 
@@ -200,43 +235,55 @@ def _attempt(session: Session, row: AgsOutbox, counts: dict[str, int], *, now: d
     if platform.status != PlatformStatus.ACTIVE:
         counts["held"] += 1
         return True
+    row.attempts += 1
+    row.next_attempt_at = now + backoff(row.attempts)
+    row_id = row.id
+    error: ServiceFailed | None = None
     try:
-        send_row(session, row, now=now, cache=cache)
+        post = prepare_post(session, row, now=now, cache=cache)
     except ServiceFailed as exc:
-        row.attempts += 1
-        row.last_error = str(exc)[:2000]
+        post, error = None, exc
+    session.commit()  # the attempt is on record; nothing is open while the LMS is called
+    line_item = None
+    if post is not None:
+        try:
+            line_item = post_score(post)
+        except ServiceFailed as exc:
+            error = exc
+    row = session.get(AgsOutbox, row_id)
+    if error is not None:
+        row.last_error = str(error)[:2000]
         if row.attempts >= MAX_ATTEMPTS:
             row.status = OutboxStatus.FAILED
             counts["failed"] += 1
         else:
-            row.next_attempt_at = now + backoff(row.attempts)
             counts["retrying"] += 1
-        log.warning("AGS score %s not sent (attempt %s): %s", row.id, row.attempts, exc)
-        session.flush()
-        return not exc.platform_down
-    else:
-        row.attempts += 1
-        row.status = OutboxStatus.SENT
-        row.sent_at = now
-        row.last_error = None
-        counts["sent"] += 1
-    session.flush()
+        log.warning("AGS score %s not sent (attempt %s): %s", row.id, row.attempts, error)
+        session.commit()
+        return not error.platform_down
+    row.status = OutboxStatus.SENT
+    row.sent_at = now
+    row.last_error = None
+    if post.lineitem_url is None:
+        session.get(LtiResourceLink, post.link_id).lineitem_url = line_item
+    counts["sent"] += 1
+    session.commit()
     return True
 
 
 def drain_ags_outbox_job(session: Session, now: dt.datetime, config: dict) -> str:
-    """Post the scores waiting in the AGS outbox."""
+    """Post the scores waiting in the AGS outbox (commits per row, see `drain_outbox`)."""
     counts = drain_outbox(session, now=now)
     return ", ".join(f"{v} {k}" for k, v in counts.items())
 
 
 def outbox_rows(session: Session, *, status: OutboxStatus | None = None, limit: int = 500) -> list[AgsOutbox]:
-    """Rows for the scores page: unsent first (pending and failed), newest first."""
+    """Rows for the scores page: by default those not sent yet (pending and failed), newest first."""
     query = select(AgsOutbox).order_by(AgsOutbox.created_at.desc(), AgsOutbox.id.desc()).limit(limit)
     if status is not None:
         query = query.where(AgsOutbox.status == status)
     else:
-        query = query.where(AgsOutbox.status != OutboxStatus.SENT)
+        query = query.where(AgsOutbox.status.in_(UNSENT))
     return list(session.scalars(query))
 
 
@@ -248,9 +295,9 @@ def get_row(session: Session, row_id: int) -> AgsOutbox:
 
 
 def retry_row(session: Session, row: AgsOutbox, *, actor: Actor, now: dt.datetime) -> AgsOutbox:
-    """Send an unsent score at the next run (a sent one is never sent again)."""
+    """Send an unsent score at the next run (a sent or superseded one is never sent again)."""
     actor.require(LTI_SCORES)
-    if row.status == OutboxStatus.SENT:
+    if row.status not in UNSENT:
         return row
     row.status = OutboxStatus.PENDING
     row.next_attempt_at = now

@@ -13,7 +13,13 @@ from vcollege.lti.errors import ServiceFailed
 from vcollege.lti.keys import jwks, published_keys, rotate_keys, signing_key
 from vcollege.lti.models import PlatformStatus
 from vcollege.lti.nrps import fetch_members, get_context
-from vcollege.lti.platforms import get_platform, list_platforms, register_platform, remove_platform
+from vcollege.lti.platforms import (
+    frame_origins,
+    get_platform,
+    list_platforms,
+    register_platform,
+    remove_platform,
+)
 from vcollege.lti.schemas import PlatformSchema
 
 OPERATOR = Actor.operator("cli")
@@ -70,6 +76,8 @@ def show_platform(platform_id):
         ("auth login url", found.auth_login_url), ("auth token url", found.auth_token_url),
         ("key set url", found.key_set_url), ("auth audience", found.auth_audience or "-"),
         ("deployments", ", ".join(d.deployment_id for d in found.deployments) or "-"),
+        ("frame origins", ", ".join(frame_origins(found))),
+        ("unlisted origin", found.last_unlisted_origin or "-"),
         ("registered", f"{found.created_at.isoformat()} via {found.registered_via}"),
         ("approved", found.approved_at.isoformat() if found.approved_at else "-"),
     ):

@@ -21,17 +21,18 @@ from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 from sqlalchemy.orm import Session
 
+from vcollege.catalogue.models import CourseVersion
 from vcollege.catalogue.service import list_courses, localized
 from vcollege.core.models import Role
 from vcollege.errors import Forbidden, InvalidInput, NotFound
-from vcollege.lti.keys import ensure_signing_key
-from vcollege.lti.launches import (
+from vcollege.lti.claims import (
     DEEP_LINKING_REQUEST,
     DEEP_LINKING_SETTINGS,
     DEPLOYMENT_ID,
     ROLES,
     map_roles,
 )
+from vcollege.lti.keys import ensure_signing_key
 from vcollege.lti.models import LtiLaunch
 from vcollege.lti.tool import PlatformRegistration
 
@@ -55,11 +56,22 @@ class CatalogueFilters:
     extra: dict = field(default_factory=dict)
 
 
-def catalogue_items(session: Session, filters: CatalogueFilters, display_language: str | None = None) -> list[CatalogueItem]:
-    """The current courses of the catalogue an instructor may link, filtered; titles in the
-    filtered language, else `display_language`, else English."""
-    versions = list_courses(session, language=filters.language, audience=filters.audience,
-                            competency=filters.competency)
+def catalogue_versions(session: Session) -> list[CourseVersion]:
+    """The current versions of the active courses an instructor may link (one query)."""
+    return list_courses(session)
+
+
+def _matches(version: CourseVersion, filters: CatalogueFilters) -> bool:
+    # the catalogue's own filters (`list_courses`), applied to versions already read
+    return ((not filters.language or filters.language in version.languages)
+            and (not filters.audience or str(filters.audience) in version.audiences)
+            and (not filters.competency or filters.competency in version.competencies))
+
+
+def catalogue_items(versions: list[CourseVersion], filters: CatalogueFilters,
+                    display_language: str | None = None) -> list[CatalogueItem]:
+    """The courses among `versions` matching `filters`; titles in the filtered language,
+    else `display_language`, else English."""
     language = filters.language or display_language or "en"
     return [
         CatalogueItem(
@@ -67,8 +79,17 @@ def catalogue_items(session: Session, filters: CatalogueFilters, display_languag
             summary=localized(version.summary, language)[1], languages=tuple(version.languages),
             audiences=tuple(version.audiences), competencies=tuple(version.competencies), hours=version.hours,
         )
-        for version in versions
+        for version in versions if _matches(version, filters)
     ]
+
+
+def filter_options(versions: list[CourseVersion]) -> dict[str, list[str]]:
+    """The values each catalogue filter may take."""
+    return {
+        "language": sorted({lang for v in versions for lang in v.languages}),
+        "audience": sorted({str(a) for v in versions for a in v.audiences}),
+        "competency": sorted({c for v in versions for c in v.competencies}),
+    }
 
 
 def deep_linking_settings(launch: LtiLaunch) -> dict:

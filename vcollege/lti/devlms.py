@@ -40,6 +40,7 @@ from sqlalchemy import select
 
 from vcollege.core.models import Person, Role
 from vcollege.extensions import csrf, db, utcnow
+from vcollege.lti.claims import AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_SCORE
 from vcollege.lti.keys import jwks as tool_jwks
 
 DEV_CLIENT_ID = "vcollege-dev-tool"
@@ -47,10 +48,6 @@ DEV_DEPLOYMENT_ID = "dev-deployment-1"
 DEV_CONTEXT = {"id": "dev-course-1", "label": "DEV-101", "title": "Development course"}
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
-SCOPES = ["https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-          "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
-          "https://purl.imsglobal.org/spec/lti-ags/scope/score"]
-NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 
 bp = Blueprint("devlms", __name__, url_prefix="/dev/lms", template_folder="templates")
 
@@ -216,7 +213,7 @@ def auth():
         claims[LTI + "message_type"] = "LtiResourceLinkRequest"
         claims[LTI + "resource_link"] = {"id": hint, "title": activity["title"]}
         claims[LTI + "custom"] = {"course": activity["course"]}
-        ags = {"scope": SCOPES, "lineitems": urls["lineitems"]}
+        ags = {"scope": [AGS_LINEITEM, AGS_LINEITEM_READONLY, AGS_SCORE], "lineitems": urls["lineitems"]}
         if activity.get("lineitem"):
             ags["lineitem"] = activity["lineitem"]
         claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"] = ags

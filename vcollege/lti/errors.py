@@ -59,6 +59,10 @@ class NonceReused(BadToken):
     code = "lti-nonce-reused"
 
 
+class NonceMismatch(BadToken):
+    code = "lti-nonce-mismatch"
+
+
 class StateMismatch(LaunchRefused):
     code = "lti-state-mismatch"
 
@@ -69,6 +73,12 @@ class WrongMessage(LaunchRefused):
 
 class MissingClaim(LaunchRefused):
     code = "lti-missing-claim"
+
+
+class CrossSiteRequest(Forbidden):
+    """A request that must come from the tool's own pages came from elsewhere."""
+
+    code, title = "lti-cross-site-request", _l("The LTI launch was refused")
 
 
 class ServiceFailed(Exception):

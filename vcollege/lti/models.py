@@ -35,6 +35,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"  # waiting for its next attempt
     SENT = "sent"
     FAILED = "failed"  # gave up after the maximum attempts; a person may retry
+    SUPERSEDED = "superseded"  # a newer score of the same learner and link replaced it; never sent
 
 
 class LtiPlatform(db.Model):
@@ -59,9 +60,13 @@ class LtiPlatform(db.Model):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     key_set: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # the platform's JWKS, cached
     key_set_fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    # Origins the platform's pages were seen launching from (Canvas frames the tool from the
-    # school's domain, not from its issuer): allowed to frame the tool.
-    frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Origins the Secretariat allowed to frame the tool besides the platform's own URLs
+    # (Canvas frames the tool from the school's domain, not from its issuer); audited.
+    extra_frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The last origin a valid launch came from that may not frame the tool: only a
+    # suggestion for the Secretariat, never allowed by itself.
+    last_unlisted_origin: Mapped[str | None] = mapped_column(String(255))
+    last_unlisted_origin_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     approved_by: Mapped[Person | None] = relationship()
     deployments: Mapped[list[LtiDeployment]] = relationship(
@@ -152,7 +157,8 @@ class LtiResourceLink(db.Model):
 
 
 class LtiResourceLinkMember(db.Model):
-    """Who launched a resource link: where their scores for its course are sent."""
+    """Who launched a resource link: where their scores for its course are sent, and the
+    roles their latest launch of it gave them (an instructor of the link sees its learners)."""
 
     __tablename__ = "lti_resource_link_members"
     __table_args__ = (UniqueConstraint("resource_link_id", "identity_id"),)
@@ -161,6 +167,9 @@ class LtiResourceLinkMember(db.Model):
     resource_link_id: Mapped[int] = mapped_column(ForeignKey("lti_resource_links.id", ondelete="CASCADE"))
     identity_id: Mapped[int] = mapped_column(ForeignKey("lti_identities.id", ondelete="CASCADE"), index=True)
     first_launch_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_launch_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    learner: Mapped[bool] = mapped_column(default=False)
+    instructor: Mapped[bool] = mapped_column(default=False)
 
     resource_link: Mapped[LtiResourceLink] = relationship(back_populates="members")
     identity: Mapped[LtiIdentity] = relationship()
@@ -190,7 +199,9 @@ class LtiLaunch(db.Model):
     data_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     resource_link_id: Mapped[int | None] = mapped_column(ForeignKey("lti_resource_links.id", ondelete="SET NULL"))
-    confirm_token: Mapped[str | None] = mapped_column(String(100))  # postMessage storage path
+    # postMessage storage path: SHA-256 of the random value the login page put into the
+    # platform's storage; the launch page reads it back and the confirmation must match it.
+    storage_secret: Mapped[str | None] = mapped_column(String(64))
 
     platform: Mapped[LtiPlatform] = relationship()
     person: Mapped[Person | None] = relationship()

@@ -5,7 +5,10 @@ Invariants:
 - a platform starts `pending` unless the registering actor manages platforms and asks for it
   to be active at once (CLI, Secretariat page); only an actor with `lti:manage` approves;
 - launches are accepted only from `active` platforms;
-- every registration, approval, disabling, removal and deployment change is audited.
+- every registration, approval, disabling, removal and deployment change is audited;
+- the origins that may frame the tool are the active platforms' own (issuer, authentication,
+  token and key set URLs) and those the Secretariat adds (https origins; http only outside
+  production; audited); an origin a launch came from is only recorded as a suggestion.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def register_platform(
         name=(name or urlsplit(issuer).netloc or issuer)[:200], issuer=issuer, client_id=client_id,
         auth_login_url=auth_login_url, auth_token_url=auth_token_url, key_set_url=key_set_url,
         auth_audience=auth_audience or None, status=PlatformStatus.PENDING, registered_via=via,
-        product=product, created_at=now, frame_origins=[],
+        product=product, created_at=now, extra_frame_origins=[],
     )
     for deployment_id in dict.fromkeys(d.strip() for d in deployment_ids):
         platform.deployments.append(LtiDeployment(deployment_id=deployment_id, created_at=now))
@@ -200,27 +203,126 @@ def origin_of(url: str | None) -> str | None:
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         return None
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 MAX_FRAME_ORIGINS = 20
 
 
-def note_launch_origin(platform: LtiPlatform, origin: str | None) -> bool:
-    """Remember the origin a validated launch was posted from (the LMS page that frames us)."""
-    origin = origin_of(origin)
-    if not origin or origin in (platform.frame_origins or []):
-        return False
-    platform.frame_origins = [*(platform.frame_origins or []), origin][-MAX_FRAME_ORIGINS:]
-    return True
+def normalise_origin(value: str, *, allow_http: bool) -> str:
+    """`value` as an origin (`https://lms.example.org[:port]`), or ValueError saying why not.
+
+    https only, http as well where `allow_http` (outside production); no path, query,
+    fragment, user name or wildcard.
+    """
+    value = value.strip()
+    parts = urlsplit(value)
+    schemes = ("https", "http") if allow_http else ("https",)
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise ValueError(f"{value!r} is not an {' or '.join(schemes)} origin.")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError(f"{value!r} has a path, a query or a fragment: give the origin only.")
+    if parts.username or parts.password or "*" in parts.netloc:
+        raise ValueError(f"{value!r} is not a plain origin.")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} has a bad port.") from None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
 
 
-def platform_origins(session: Session) -> list[str]:
-    """The origins of the active platforms: who may frame the tool and receive its forms."""
+def own_origins(platform: LtiPlatform) -> list[str]:
+    """The origins of the platform's own URLs: issuer, authentication, token and key set."""
+    origins: list[str] = []
+    for url in (platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.key_set_url):
+        origin = origin_of(url)
+        if origin and origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def frame_origins(platform: LtiPlatform) -> list[str]:
+    """Who may frame the tool for this platform: its own origins and those the Secretariat added."""
+    origins = own_origins(platform)
+    for origin in platform.extra_frame_origins or []:
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def frame_ancestors(session: Session) -> list[str]:
+    """The origins allowed to frame the tool: those of every active platform."""
     origins: list[str] = []
     for platform in list_platforms(session, PlatformStatus.ACTIVE):
-        for url in (platform.issuer, platform.auth_login_url, *(platform.frame_origins or [])):
-            origin = origin_of(url)
-            if origin and origin not in origins:
+        for origin in frame_origins(platform):
+            if origin not in origins:
                 origins.append(origin)
     return origins
+
+
+def _checked_origins(values: list[str], *, allow_http: bool) -> list[str]:
+    origins: list[str] = []
+    problems: list[str] = []
+    for value in values:
+        if not value.strip():
+            continue
+        try:
+            origin = normalise_origin(value, allow_http=allow_http)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if origin not in origins:
+            origins.append(origin)
+    if len(origins) > MAX_FRAME_ORIGINS:
+        problems.append(f"At most {MAX_FRAME_ORIGINS} origins.")
+    if problems:
+        raise InvalidInput("Invalid frame origins: " + " ".join(problems), errors={"extra_frame_origins": problems})
+    return origins
+
+
+def set_frame_origins(session: Session, platform: LtiPlatform, values: list[str], *, allow_http: bool,
+                      actor: Actor, now: dt.datetime) -> LtiPlatform:
+    """Replace the origins the Secretariat allows to frame the tool for this platform (https
+    origins; http too where `allow_http`); audited."""
+    actor.require(LTI_MANAGE)
+    origins = _checked_origins(values, allow_http=allow_http)
+    before = list(platform.extra_frame_origins or [])
+    if origins == before:
+        return platform
+    platform.extra_frame_origins = origins
+    if platform.last_unlisted_origin in frame_origins(platform):
+        platform.last_unlisted_origin = platform.last_unlisted_origin_at = None
+    session.flush()
+    record_audit(session, actor, "lti.frame_origins_changed", platform, now=now,
+                 detail={"before": before, "after": origins})
+    return platform
+
+
+def allow_unlisted_origin(session: Session, platform: LtiPlatform, origin: str, *, allow_http: bool,
+                          actor: Actor, now: dt.datetime) -> LtiPlatform:
+    """Accept the origin a launch came from (the suggestion on the platform page) as a frame origin."""
+    actor.require(LTI_MANAGE)
+    if not origin or origin != platform.last_unlisted_origin:
+        raise InvalidInput("This origin is not the one suggested for this platform.",
+                           errors={"origin": ["Not the suggested origin."]})
+    return set_frame_origins(session, platform, [*(platform.extra_frame_origins or []), origin],
+                             allow_http=allow_http, actor=actor, now=now)
+
+
+def note_launch_origin(platform: LtiPlatform, origin: str | None, *, also_allowed: list[str] | tuple[str, ...] = (),
+                       now: dt.datetime) -> bool:
+    """Record, as a suggestion only, the origin a valid launch was posted from when it may not
+    frame the tool; it is never allowed by this. True if recorded."""
+    try:
+        origin = normalise_origin(origin or "", allow_http=True)
+    except ValueError:
+        return False
+    if origin in frame_origins(platform) or origin in also_allowed:
+        return False
+    if platform.last_unlisted_origin != origin:
+        platform.last_unlisted_origin = origin
+    platform.last_unlisted_origin_at = now
+    return True

@@ -11,12 +11,20 @@ Invariants:
 - the registration endpoint must be on the issuer's host, so a forged configuration cannot
   make the tool post its registration elsewhere;
 - with `require_https` (production), every URL must be https;
+- with `require_public` (production), every host the tool will call (configuration,
+  registration endpoint, token endpoint, key set) must resolve only to public addresses,
+  never private, loopback, link-local, multicast or reserved ones, and redirects are not
+  followed: a forged configuration cannot make the tool probe the inside of its network.
+  The check resolves the names just before the calls; a name that changes its answer in
+  between (DNS rebinding) is not caught here;
 - nothing is stored unless the platform accepted the registration and gave a client id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,6 +32,7 @@ import requests
 from sqlalchemy.orm import Session
 
 from vcollege.errors import BadRequest
+from vcollege.lti.claims import DEEP_LINKING_REQUEST, TOOL_SCOPES
 from vcollege.lti.launches import lti_actor
 from vcollege.lti.models import LtiPlatform
 from vcollege.lti.platforms import register_platform
@@ -31,13 +40,6 @@ from vcollege.lti.tool import HTTP_TIMEOUT, http_session
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
-SCOPES = (
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
-)
 
 
 class RegistrationFailed(BadRequest):
@@ -59,10 +61,10 @@ def tool_registration(urls: ToolUrls, platform_config: dict) -> dict:
     supported = {m.get("type") for m in (platform_config.get(PLATFORM_CONFIGURATION) or {}).get("messages_supported", [])
                  if isinstance(m, dict)}
     messages = []
-    if not supported or "LtiDeepLinkingRequest" in supported:
-        messages.append({"type": "LtiDeepLinkingRequest", "target_link_uri": urls.launch,
+    if not supported or DEEP_LINKING_REQUEST in supported:
+        messages.append({"type": DEEP_LINKING_REQUEST, "target_link_uri": urls.launch,
                          "label": "CITES Virtual College course"})
-    offered = set(platform_config.get("scopes_supported") or SCOPES)
+    offered = set(platform_config.get("scopes_supported") or TOOL_SCOPES)
     body = {
         "application_type": "web",
         "response_types": ["id_token"],
@@ -72,7 +74,7 @@ def tool_registration(urls: ToolUrls, platform_config: dict) -> dict:
         "client_name": "CITES Virtual College",
         "jwks_uri": urls.jwks,
         "token_endpoint_auth_method": "private_key_jwt",
-        "scope": " ".join(s for s in SCOPES if s in offered),
+        "scope": " ".join(s for s in TOOL_SCOPES if s in offered),
         TOOL_CONFIGURATION: {
             "domain": domain,
             "target_link_uri": urls.launch,
@@ -86,12 +88,47 @@ def tool_registration(urls: ToolUrls, platform_config: dict) -> dict:
     return body
 
 
+def resolve_host(host: str) -> list[str]:
+    """Every address `host` resolves to (an IP literal resolves to itself)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _is_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
+                                 or ip.is_multicast or ip.is_unspecified)
+
+
+def check_public_host(url: str, field: str) -> None:
+    """Refuse a URL whose host does not resolve, or resolves to any non-public address."""
+    host = urlsplit(url).hostname
+    addresses = resolve_host(host) if host else []
+    if not addresses:
+        raise RegistrationFailed(f"The host of {url} does not resolve.", errors={field: ["Host does not resolve."]})
+    private = [a for a in addresses if not _is_public(a)]
+    if private:
+        raise RegistrationFailed(f"The host of {url} resolves to a private or reserved address ({', '.join(private)}).",
+                                 errors={field: ["Resolves to a private or reserved address."]})
+
+
 def _get_json(client: requests.Session, url: str, token: str | None) -> dict:
     headers = {"Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        response = client.get(url, headers=headers, timeout=HTTP_TIMEOUT)
+        response = client.get(url, headers=headers, timeout=HTTP_TIMEOUT, allow_redirects=False)
+        if response.is_redirect:
+            raise RegistrationFailed(f"The platform configuration at {url} redirects elsewhere; give its final URL.",
+                                     errors={"openid_configuration": ["Redirects."]})
         response.raise_for_status()
         body = response.json()
     except (requests.RequestException, ValueError) as exc:
@@ -105,12 +142,14 @@ def _get_json(client: requests.Session, url: str, token: str | None) -> dict:
 
 def register_dynamically(session: Session, *, openid_configuration: str, registration_token: str | None,
                          urls: ToolUrls, now: dt.datetime, client: requests.Session | None = None,
-                         require_https: bool = False) -> LtiPlatform:
+                         require_https: bool = False, require_public: bool = False) -> LtiPlatform:
     """Run the dynamic registration handshake and store the platform as pending."""
     schemes = ("https",) if require_https else ("http", "https")
     if not openid_configuration or urlsplit(openid_configuration).scheme not in schemes:
         raise RegistrationFailed(f"The openid_configuration URL is missing or not {'/'.join(schemes)}.",
                                  errors={"openid_configuration": ["Required."]})
+    if require_public:
+        check_public_host(openid_configuration, "openid_configuration")
     client = client or http_session()
     config = _get_json(client, openid_configuration, registration_token)
     missing = [k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint")
@@ -130,13 +169,19 @@ def register_dynamically(session: Session, *, openid_configuration: str, registr
                  if urlsplit(config[k]).scheme != "https"]
         if plain:
             raise RegistrationFailed(f"Not https: {', '.join(plain)}.", errors={k: ["Must be https."] for k in plain})
+    if require_public:
+        for name in ("registration_endpoint", "token_endpoint", "jwks_uri"):
+            check_public_host(config[name], name)
     body = tool_registration(urls, config)
     headers = {"Accept": "application/json", "Content-Type": "application/json"}
     if registration_token:
         headers["Authorization"] = f"Bearer {registration_token}"
     try:
-        response = client.post(config["registration_endpoint"], json=body, headers=headers, timeout=HTTP_TIMEOUT)
+        response = client.post(config["registration_endpoint"], json=body, headers=headers, timeout=HTTP_TIMEOUT,
+                               allow_redirects=False)
         response.raise_for_status()
+        if response.is_redirect:
+            raise requests.HTTPError(f"redirected to {response.headers.get('Location')}")
         answer = response.json()
     except (requests.RequestException, ValueError) as exc:
         raise RegistrationFailed(f"The platform refused the registration: {exc}",

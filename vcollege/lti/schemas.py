@@ -34,6 +34,24 @@ class PlatformSchema(Schema):
         return data
 
 
+class FrameOriginsSchema(Schema):
+    """The origins the Secretariat allows to frame the tool for a platform: one per line.
+    Whether each is an acceptable origin is the service's rule (it depends on the setting)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    extra_frame_origins = fields.List(fields.String(validate=validate.Length(max=255)), load_default=list)
+
+    @pre_load
+    def lines(self, data, **kwargs):
+        data = dict(data)
+        raw = data.get("extra_frame_origins")
+        if raw is None or isinstance(raw, str):
+            data["extra_frame_origins"] = [line.strip() for line in (raw or "").splitlines() if line.strip()]
+        return data
+
+
 class DeploymentSchema(Schema):
     deployment_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
 

@@ -6,7 +6,9 @@
 - `PlatformRegistration` carries the platform row and the key id of our signing key.
 - `fetch_key_set` caches a platform's JWKS on its row and is re-fetched once when a token
   names a `kid` the cache does not hold (platform key rotation); pylti1p3's cache never
-  re-fetches.
+  re-fetches. Such forced re-fetches are throttled per platform (`KEY_SET_REFETCHES`, in
+  process memory, so a refused launch's rollback does not undo it): a stream of tokens with
+  unknown kids costs the platform one request per KEY_SET_REFETCH_INTERVAL, not one each.
 - `ToolServiceConnector` replaces pylti1p3's connector for AGS and NRPS: access tokens are
   cached until they expire (per platform and scopes), the client assertion carries
   `iat`/`exp`/`jti` and our `kid`, requests carry a `User-Agent` and a timeout, and the
@@ -40,6 +42,7 @@ USER_AGENT = "vcollege-lti/1.0 (+https://cites.org; LTI 1.3 tool)"
 HTTP_TIMEOUT = 15  # seconds, for every call to an LMS
 KEY_SET_TIMEOUT = 5  # seconds: a launch waits on it
 KEY_SET_TTL = dt.timedelta(hours=1)
+KEY_SET_REFETCH_INTERVAL = 60  # seconds between two forced re-fetches of one platform's key set
 
 
 class PlatformRegistration(Registration):
@@ -47,7 +50,10 @@ class PlatformRegistration(Registration):
 
     def __init__(self, platform: LtiPlatform, key: SigningKey | None):
         self.platform = platform
-        self.tool_key = key
+        # Plain values, so that service calls never read the database (no transaction is
+        # open while the AGS job waits on an LMS).
+        self._kid = key.kid if key is not None else None
+        self._jwks = [dict(key.public_jwk)] if key is not None else []
         self.set_issuer(platform.issuer).set_client_id(platform.client_id)
         self.set_auth_login_url(platform.auth_login_url).set_auth_token_url(platform.auth_token_url)
         self.set_key_set_url(platform.key_set_url)
@@ -57,10 +63,10 @@ class PlatformRegistration(Registration):
             self.set_tool_private_key(key.private_pem)
 
     def get_kid(self) -> str | None:
-        return self.tool_key.kid if self.tool_key is not None else None
+        return self._kid
 
     def get_jwks(self):
-        return [self.tool_key.public_jwk] if self.tool_key is not None else []
+        return list(self._jwks)
 
 
 class DbToolConf(ToolConfAbstract):
@@ -146,12 +152,58 @@ def find_jwk(key_set: dict, kid: str) -> dict | None:
     return None
 
 
-def platform_public_key(platform: LtiPlatform, kid: str, *, now: dt.datetime):
-    """The platform key named `kid`: from the cached JWKS, else after one re-fetch."""
+class RefetchThrottle:
+    """When each platform's key set was last re-fetched for an unknown kid, and what came
+    back; per process, keyed by (platform id, key set URL)."""
+
+    def __init__(self, interval: float = KEY_SET_REFETCH_INTERVAL, clock: t.Callable[[], float] = time.monotonic):
+        self.interval = interval
+        self.clock = clock
+        self._recent: dict[tuple, tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(platform: LtiPlatform) -> tuple:
+        return (platform.id, platform.key_set_url)
+
+    def recent(self, platform: LtiPlatform) -> dict | None:
+        """The key set re-fetched less than `interval` ago, or None if a re-fetch is allowed."""
+        with self._lock:
+            entry = self._recent.get(self._key(platform))
+            if entry is None or self.clock() - entry[0] >= self.interval:
+                return None
+            return entry[1]
+
+    def note(self, platform: LtiPlatform, key_set: dict) -> None:
+        with self._lock:
+            self._recent[self._key(platform)] = (self.clock(), key_set)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._recent.clear()
+
+
+KEY_SET_REFETCHES = RefetchThrottle()
+
+
+def platform_public_key(platform: LtiPlatform, kid: str, *, now: dt.datetime, throttle: RefetchThrottle | None = None):
+    """The platform key named `kid`: from the cached JWKS, else after one re-fetch (at most
+    one per platform and KEY_SET_REFETCH_INTERVAL; in between, the last re-fetched set)."""
+    throttle = throttle or KEY_SET_REFETCHES
     key_set, fetched = fetch_key_set(platform, now=now)
     jwk = find_jwk(key_set, kid)
     if jwk is None and not fetched:
-        key_set, _ = fetch_key_set(platform, now=now, force=True)
+        recent = throttle.recent(platform)
+        if recent is None:
+            try:
+                key_set, _ = fetch_key_set(platform, now=now, force=True)
+            except UnknownKey:
+                throttle.note(platform, key_set)  # an unreachable key set is not asked again at once
+                raise
+            throttle.note(platform, key_set)
+        else:
+            key_set = recent
+            platform.key_set, platform.key_set_fetched_at = recent, now
         jwk = find_jwk(key_set, kid)
     if jwk is None:
         raise UnknownKey(f"The platform's key set has no key {kid!r}, even after fetching it again.",

@@ -1,12 +1,20 @@
-"""LTI endpoints (login, launch, JWKS, deep linking) and the Secretariat's platform pages.
+"""LTI endpoints (login, launch, JWKS, deep linking, registration), the page of an LMS
+instructor, and the Secretariat's platform and score pages.
 
 The LTI POST endpoints are exempt from CSRF: the platform posts them cross-site, and they
 are protected by the state, nonce and signature checks instead (the deep-linking form by
-its unguessable launch id).
+its unguessable launch id). The storage-path confirmation is posted by the tool's own
+launch page: it must be same-origin and carry the value read back from the platform's
+storage.
+
+Frames: only the active platforms' own origins and those the Secretariat added may frame
+the pages; they are looked up once per HTML response and never for other answers. Forms
+may post to a platform only where one response needs it (the deep-linking return).
 """
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from flask import (
@@ -29,7 +37,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from vcollege.auth import current_actor, require_permission, sign_in
+from vcollege.auth import current_actor, require_permission, require_sign_in, sign_in
 from vcollege.core.models import Role
 from vcollege.errors import (
     InvalidInput,
@@ -39,26 +47,25 @@ from vcollege.errors import (
     render_error,
     wants_problem_json,
 )
-from vcollege.extensions import csrf, db, utcnow
+from vcollege.extensions import csrf, db, limiter, utcnow
 from vcollege.learning.present import LAUNCH_LOCALE
-from vcollege.lti import ags, deep_linking
+from vcollege.lti import ags, deep_linking, links
+from vcollege.lti.claims import DEEP_LINKING_REQUEST, ROLES, TOOL_SCOPES, map_roles
 from vcollege.lti.deep_linking import (
     CatalogueFilters,
     answer_deep_link,
     check_deep_linking_launch,
     deep_linking_settings,
 )
-from vcollege.lti.errors import CookiesBlocked, StateMismatch
+from vcollege.lti.errors import CookiesBlocked, CrossSiteRequest, StateMismatch
 from vcollege.lti.keys import ensure_signing_key, jwks
 from vcollege.lti.launches import (
-    DEEP_LINKING_REQUEST,
-    ROLES,
     complete_launch,
     confirm_storage_launch,
     find_launch,
-    map_roles,
     start_login,
     state_cookie_name,
+    storage_key,
     validate_launch,
 )
 from vcollege.lti.models import AgsOutbox, LtiLaunch, OutboxStatus, PlatformStatus
@@ -66,17 +73,25 @@ from vcollege.lti.platforms import (
     LTI_MANAGE,
     LTI_SCORES,
     add_deployment,
+    allow_unlisted_origin,
     approve_platform,
     disable_platform,
+    frame_ancestors,
     get_platform,
     list_platforms,
     note_launch_origin,
     origin_of,
-    platform_origins,
+    own_origins,
     register_platform,
     remove_platform,
+    set_frame_origins,
 )
-from vcollege.lti.schemas import DeepLinkArgsSchema, DeploymentSchema, PlatformSchema
+from vcollege.lti.schemas import (
+    DeepLinkArgsSchema,
+    DeploymentSchema,
+    FrameOriginsSchema,
+    PlatformSchema,
+)
 from vcollege.web.i18n import remember_language
 from vcollege.web.navigation import NavItem, add_nav_item
 from vcollege.web.security import add_form_actions, add_frame_ancestors
@@ -88,29 +103,54 @@ bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates",
 add_nav_item(NavItem(_l("LMS platforms"), "lti.platforms", LTI_MANAGE, order=88))
 add_nav_item(NavItem(_l("LMS scores"), "lti.scores", LTI_SCORES, order=89))
 
-
-def _registered_origins() -> list[str]:
-    # Only pages need frame-ancestors and form-action; machine calls (JWKS, tokens, scores,
-    # the development LMS's services) skip the query, so an LMS served by this very app
-    # never waits on the transaction of the tool request that called it.
-    wants_page = request.accept_mimetypes.best_match(["text/html", "application/json"], default="text/html") == "text/html"
-    if request.path.startswith("/dev/lms/") or not wants_page:
-        return []
-    try:
-        return platform_origins(db.session)
-    except Exception:  # a broken transaction must not turn every answer into a 500
-        db.session.rollback()
-        return []
+def _login_limit() -> str:
+    return current_app.config["LTI_LOGIN_RATE_LIMIT"]  # each login writes a record
 
 
-def _form_actions() -> list[str]:
-    return [*_registered_origins(), *g.get("lti_form_actions", [])]
+def _register_limit() -> str:
+    return current_app.config["LTI_REGISTER_RATE_LIMIT"]  # each registration calls a platform
+
+
+# --- frames ----------------------------------------------------------------------------
+
+
+def _platform_frame_ancestors() -> list[str]:
+    """The active platforms' frame origins, looked up once per request (kept in `g`)."""
+    if "lti_frame_ancestors" not in g:
+        try:
+            g.lti_frame_ancestors = frame_ancestors(db.session)
+        except Exception:  # a broken transaction must not turn every answer into a 500
+            db.session.rollback()
+            g.lti_frame_ancestors = []
+    return g.lti_frame_ancestors
+
+
+def _look_up_frame_ancestors(response: Response) -> Response:
+    # Runs before the security headers are written: after-request hooks run in the reverse
+    # order of their registration, and the blueprints are registered after the security
+    # headers. Only pages can be framed: JSON, files and the development LMS skip the query
+    # (so an LMS served by this very app never waits on the tool request that called it).
+    if response.mimetype == "text/html" and not request.path.startswith("/dev/lms"):
+        _platform_frame_ancestors()
+    return response
 
 
 @bp.record_once
 def _register_security(state) -> None:
-    add_frame_ancestors(state.app, _registered_origins)
-    add_form_actions(state.app, _form_actions)
+    add_frame_ancestors(state.app, lambda: g.get("lti_frame_ancestors", []))
+    add_form_actions(state.app, lambda: g.get("lti_form_actions", []))
+    state.app.after_request(_look_up_frame_ancestors)
+
+
+def _base_origin() -> str:
+    return origin_of(current_app.config["BASE_URL"]) or ""
+
+
+def _allow_http_origins() -> bool:
+    return current_app.config["ENV"] != "production"
+
+
+# --- login and launch ------------------------------------------------------------------
 
 
 def _launch_url() -> str:
@@ -148,6 +188,7 @@ def jwks_endpoint():
 
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.limit(_login_limit)
 def login():
     params = request.values.to_dict()
     if params.pop("lti1p3_new_window", None):
@@ -156,7 +197,9 @@ def login():
     db.session.commit()
     if answer.storage_target:
         response = make_response(render_template(
-            "lti/storage_login.html", answer=answer, target=answer.storage_target, origin=answer.storage_origin))
+            "lti/storage_login.html", answer=answer, target=answer.storage_target, origin=answer.storage_origin,
+            key=answer.storage_key, value=answer.storage_value))
+        response.headers["Cache-Control"] = "no-store"
     else:
         response = redirect(answer.url)
     _set_state_cookie(response, answer.state)
@@ -171,21 +214,42 @@ def launch():
         valid = validate_launch(db.session, params, request.cookies.to_dict(), now=utcnow(), secure=_secure())
     except StateMismatch as error:
         return _state_refusal(error, params.get("state"))
-    note_launch_origin(valid.platform, request.headers.get("Origin"))
+    note_launch_origin(valid.platform, request.headers.get("Origin"), now=utcnow(),
+                       also_allowed=[_base_origin(), *current_app.config.get("FRAME_ANCESTORS", [])])
     if valid.verified_by == "storage":
         db.session.commit()
         record = valid.record
+        # The page names the storage key, never the value: it reads the value back from the
+        # platform's storage in this browser, or the launch cannot be confirmed.
         return render_template("lti/storage_launch.html", record=record, target=record.storage_target,
-                               origin=origin_of(record.platform.auth_login_url), new_window_url=_new_window_url(record))
+                               key=storage_key(record.state), origin=origin_of(record.platform.auth_login_url),
+                               new_window_url=_new_window_url(record))
     response = _finish(valid.record)
     _clear_state_cookie(response, valid.record.state)
     return response
 
 
+def _require_same_origin() -> None:
+    """Refuse a request that one of the tool's own pages did not send: it needs
+    `Sec-Fetch-Site: same-origin`, or (browsers without Fetch Metadata) an `Origin` equal to
+    BASE_URL's origin; any other value, or neither header, is refused."""
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if site is not None:
+        allowed = site == "same-origin"
+    else:
+        allowed = origin is not None and origin.rstrip("/").lower() == _base_origin()
+    if not allowed:
+        raise CrossSiteRequest("The launch confirmation must come from the tool's own launch page.",
+                               errors={"origin": ["Not the tool's own page."]})
+
+
 @bp.post("/launch/confirm")
-@csrf.exempt
+@csrf.exempt  # no session cookie in the frame: same-origin and the storage value stand for it
 def confirm_launch():
-    record = confirm_storage_launch(db.session, request.form.get("state", ""), request.form.get("confirm", ""), now=utcnow())
+    _require_same_origin()
+    record = confirm_storage_launch(db.session, request.form.get("state", ""), request.form.get("value", ""),
+                                    now=utcnow())
     return _finish(record)
 
 
@@ -203,23 +267,28 @@ def _finish(record: LtiLaunch) -> Response:
         return redirect(url_for("lti.deep_link", launch_id=record.launch_id))
     if outcome.refusal is not None:
         return make_response(render_error(outcome.refusal))
-    if outcome.course_slug:
+    if outcome.course_slug and (outcome.learner or outcome.instructor):
         return redirect(url_for("lti.continue_launch", launch_id=record.launch_id))
+    # no course linked yet, or a role (Mentor, Observer...) that neither learns nor teaches
     return make_response(render_template("lti/no_course.html", outcome=outcome))
 
 
 @bp.get("/continue/<launch_id>")
 def continue_launch(launch_id: str):
-    """After a launch: open the course if this browser kept the tool's session cookie in the
-    LMS frame; otherwise (third-party cookies blocked) offer the course in a new window."""
+    """After a launch: open the course (a learner) or the link's learners (an instructor) if
+    this browser kept the tool's session cookie in the LMS frame; otherwise (third-party
+    cookies blocked) offer it in a new window."""
     record = find_launch(db.session, launch_id, now=utcnow())
     link = record.resource_link
     if link is None or not link.course_slug:
         raise NotFound("This launch opened no course.")
     if current_actor().person_id == record.person_id:
-        learner = Role.LEARNER in map_roles((record.launch_data or {}).get(ROLES) or [])
-        target = "learning.course" if learner else "learning.teach_course"
-        return redirect(url_for(target, slug=link.course_slug))
+        roles = map_roles((record.launch_data or {}).get(ROLES) or [])
+        if Role.LEARNER in roles:
+            return redirect(url_for("learning.course", slug=link.course_slug))
+        if Role.TRAINER in roles:
+            return redirect(url_for("lti.link_learners", link_id=link.id))
+        raise NotFound("This launch opened no course for you.")
     # The launch itself succeeded, so this is a page, not an error status.
     return render_template("lti/new_window.html", error=CookiesBlocked(), new_window_url=_new_window_url(record))
 
@@ -241,6 +310,21 @@ def _state_refusal(error: StateMismatch, state: str | None):
     return render_template("lti/new_window.html", error=error, new_window_url=url), error.status
 
 
+# --- an LMS instructor's page --------------------------------------------------------------
+
+
+@bp.get("/links/<int:link_id>/learners")
+@require_sign_in
+def link_learners(link_id: int):
+    """The learners who launched this activity of the LMS: only for its instructors."""
+    link = links.get_resource_link(db.session, link_id)
+    rows = links.link_learners(db.session, link, actor=current_actor())
+    return render_template("lti/link_learners.html", link=link, rows=rows)
+
+
+# --- deep linking --------------------------------------------------------------------------
+
+
 @bp.route("/deep-link/<launch_id>", methods=["GET", "POST"])
 @csrf.exempt  # the launch id, unguessable and short-lived, stands for the CSRF token
 def deep_link(launch_id: str):
@@ -253,11 +337,12 @@ def deep_link(launch_id: str):
         raise InvalidInput.from_validation_error(exc) from None
     filters = CatalogueFilters(**args)
     shown_in = str(get_locale())
-    items = deep_linking.catalogue_items(db.session, filters, shown_in)
+    versions = deep_linking.catalogue_versions(db.session)  # the one catalogue query of the request
+    items = deep_linking.catalogue_items(versions, filters, shown_in)
     errors: dict = {}
     if request.method == "POST":
         chosen_slugs = request.form.getlist("course")
-        everything = {item.slug: item for item in deep_linking.catalogue_items(db.session, CatalogueFilters(), shown_in)}
+        everything = {item.slug: item for item in deep_linking.catalogue_items(versions, CatalogueFilters(), shown_in)}
         unknown = [slug for slug in chosen_slugs if slug not in everything]
         try:
             if unknown:
@@ -270,22 +355,12 @@ def deep_link(launch_id: str):
             db.session.commit()
             g.lti_form_actions = [origin_of(answer.return_url)]
             return render_template("lti/deep_link_return.html", answer=answer)
-    settings = deep_linking_settings(record)
-    all_items = deep_linking.catalogue_items(db.session, CatalogueFilters())
-    options = {
-        "language": sorted({lang for item in all_items for lang in item.languages}),
-        "audience": sorted({a for item in all_items for a in item.audiences}),
-        "competency": sorted({c for item in all_items for c in item.competencies}),
-    }
-    return render_template("lti/deep_link.html", record=record, items=items, args=args, options=options,
-                           settings=settings, errors=errors), (422 if errors else 200)
+    return render_template("lti/deep_link.html", record=record, items=items, args=args,
+                           options=deep_linking.filter_options(versions), settings=deep_linking_settings(record),
+                           errors=errors), (422 if errors else 200)
 
 
 # --- Secretariat: platforms --------------------------------------------------------------
-
-
-def _platform_form(form: dict) -> dict:
-    return PlatformSchema().load(form)
 
 
 @bp.route("/platforms", methods=["GET", "POST"])
@@ -296,7 +371,7 @@ def platforms():
     if request.method == "POST":
         form = form_data()
         try:
-            data = _platform_form(form)
+            data = PlatformSchema().load(form)
             platform = register_platform(db.session, **data, actor=current_actor(), now=utcnow(),
                                          active=form.get("approve") == "1", via="manual")
         except ValidationError as exc:
@@ -314,11 +389,16 @@ def platforms():
     return render_template("lti/platforms.html", platforms=rows, form=form, errors=errors), (422 if errors else 200)
 
 
+def _platform_page(platform_id: int, *, errors: dict | None = None, form=None, status: int = 200):
+    found = get_platform(db.session, platform_id)
+    return render_template("lti/platform.html", platform=found, own_origins=own_origins(found),
+                           errors=errors or {}, form=form or {}), status
+
+
 @bp.get("/platforms/<int:platform_id>")
 @require_permission(LTI_MANAGE)
 def platform(platform_id: int):
-    found = get_platform(db.session, platform_id)
-    return render_template("lti/platform.html", platform=found, errors={}, form={})
+    return _platform_page(platform_id)
 
 
 @bp.post("/platforms/<int:platform_id>/<action>")
@@ -326,33 +406,42 @@ def platform(platform_id: int):
 def platform_action(platform_id: int, action: str):
     found = get_platform(db.session, platform_id)
     actor, now = current_actor(), utcnow()
-    if action == "approve":
-        approve_platform(db.session, found, actor=actor, now=now)
-        flash(_("Platform %(name)s approved: its launches are accepted.", name=found.name))
-    elif action == "disable":
-        disable_platform(db.session, found, actor=actor, now=now, reason=request.form.get("reason") or None)
-        flash(_("Platform %(name)s disabled: its launches are refused.", name=found.name))
-    elif action == "remove":
-        name = found.name
-        remove_platform(db.session, found, actor=actor, now=now)
-        db.session.commit()
-        flash(_("Platform %(name)s removed.", name=name))
-        return redirect(url_for("lti.platforms"))
-    elif action == "deployments":
-        try:
+    try:
+        if action == "approve":
+            approve_platform(db.session, found, actor=actor, now=now)
+            flash(_("Platform %(name)s approved: its launches are accepted.", name=found.name))
+        elif action == "disable":
+            disable_platform(db.session, found, actor=actor, now=now, reason=request.form.get("reason") or None)
+            flash(_("Platform %(name)s disabled: its launches are refused.", name=found.name))
+        elif action == "remove":
+            name = found.name
+            remove_platform(db.session, found, actor=actor, now=now)
+            db.session.commit()
+            flash(_("Platform %(name)s removed.", name=name))
+            return redirect(url_for("lti.platforms"))
+        elif action == "deployments":
             data = DeploymentSchema().load(form_data())
             add_deployment(db.session, found, data["deployment_id"], actor=actor, now=now)
-        except ValidationError as exc:
-            return render_template("lti/platform.html", platform=found, errors=exc.messages, form=request.form), 422
-        except VCollegeError as exc:
-            if not exc.errors:
-                raise
-            db.session.rollback()
-            return render_template("lti/platform.html", platform=get_platform(db.session, platform_id),
-                                   errors=exc.errors, form=request.form), exc.status
-        flash(_("Deployment added."))
-    else:
-        raise InvalidInput(f"Unknown action {action!r}.", errors={"action": ["Unknown."]})
+            flash(_("Deployment added."))
+        elif action == "frame-origins":
+            data = FrameOriginsSchema().load(form_data())
+            set_frame_origins(db.session, found, data["extra_frame_origins"], allow_http=_allow_http_origins(),
+                              actor=actor, now=now)
+            flash(_("The origins allowed to frame the tool are saved."))
+        elif action == "allow-origin":
+            origin = request.form.get("origin", "")
+            allow_unlisted_origin(db.session, found, origin, allow_http=_allow_http_origins(), actor=actor, now=now)
+            flash(_("%(origin)s may now frame the tool.", origin=origin))
+        else:
+            raise InvalidInput(f"Unknown action {action!r}.", errors={"action": ["Unknown."]})
+    except ValidationError as exc:
+        db.session.rollback()
+        return _platform_page(platform_id, errors=exc.messages, form=request.form, status=422)
+    except VCollegeError as exc:
+        if not exc.errors or action in ("approve", "disable", "remove"):
+            raise
+        db.session.rollback()
+        return _platform_page(platform_id, errors=exc.errors, form=request.form, status=exc.status)
     db.session.commit()
     return redirect(url_for("lti.platform", platform_id=found.id))
 
@@ -378,13 +467,7 @@ def canvas_configuration_json() -> dict:
         "oidc_initiation_url": urls["login"],
         "target_link_uri": urls["launch"],
         "public_jwk_url": urls["jwks"],
-        "scopes": [
-            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
-            "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-            "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-            "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
-        ],
+        "scopes": list(TOOL_SCOPES),
         "extensions": [{
             "domain": domain, "tool_id": "vcollege", "platform": "canvas.instructure.com",
             "privacy_level": "public",
@@ -405,8 +488,6 @@ def canvas_configuration():
 @bp.get("/tool-configuration")
 @require_permission(LTI_MANAGE)
 def tool_configuration():
-    import json
-
     return render_template("lti/tool_configuration.html", urls=tool_urls(),
                            canvas_json=json.dumps(canvas_configuration_json(), indent=2))
 
@@ -431,20 +512,22 @@ def retry_score(row_id: int):
     return redirect(url_for("lti.scores", status=request.form.get("status") or None))
 
 
-__all__ = ["AgsOutbox", "PlatformStatus", "bp"]
+# --- dynamic registration ----------------------------------------------------------------
 
 
 @bp.get("/register")
+@limiter.limit(_register_limit)
 def register():
     """Dynamic registration: the platform opens this with openid_configuration and registration_token."""
     from vcollege.lti.registration import ToolUrls, register_dynamically
 
     urls = tool_urls()
+    production = current_app.config["ENV"] == "production"
     platform = register_dynamically(
         db.session, openid_configuration=request.args.get("openid_configuration", ""),
         registration_token=request.args.get("registration_token") or None,
         urls=ToolUrls(urls["base"], urls["login"], urls["launch"], urls["jwks"]), now=utcnow(),
-        require_https=current_app.config["ENV"] == "production",
+        require_https=production, require_public=production,
     )
     db.session.commit()
     response = make_response(render_template("lti/registered.html", platform=platform))
@@ -458,7 +541,8 @@ def register():
 
 
 PLATFORM_STATUS_LABELS = {"pending": _l("Waiting for approval"), "active": _l("Active"), "disabled": _l("Disabled")}
-OUTBOX_STATUS_LABELS = {"pending": _l("Waiting"), "sent": _l("Sent"), "failed": _l("Failed")}
+OUTBOX_STATUS_LABELS = {"pending": _l("Waiting"), "sent": _l("Sent"), "failed": _l("Failed"),
+                        "superseded": _l("Replaced by a newer score")}
 
 
 @bp.app_template_global()
@@ -469,3 +553,6 @@ def platform_status_label(status) -> str:
 @bp.app_template_global()
 def outbox_status_label(status) -> str:
     return str(OUTBOX_STATUS_LABELS.get(str(status), status))
+
+
+__all__ = ["AgsOutbox", "PlatformStatus", "bp"]
