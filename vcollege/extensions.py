@@ -13,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -22,6 +23,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, MetaData, TypeDecorator, false, select, update
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -104,3 +106,15 @@ def lock_for_update(session: Session, model, *ids):
     query = select(model).where(key.in_(ids)).with_for_update().execution_options(populate_existing=True)
     return list(session.scalars(query))
 
+
+def string_enum(enum: type[StrEnum], length: int = 40) -> SAEnum:
+    """A `StrEnum` column stored as a plain string (no native ENUM type), so that adding a
+    member needs no ALTER TYPE; values are checked by SQLAlchemy."""
+    return SAEnum(
+        enum,
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+        create_constraint=False,
+    )

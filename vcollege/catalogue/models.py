@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vcollege.core.models import _enum
-from vcollege.extensions import UTCDateTime, db
+from vcollege.extensions import UTCDateTime, db, string_enum
 
 
 class CourseStatus(StrEnum):
@@ -45,7 +44,7 @@ class Course(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
-    status: Mapped[CourseStatus] = mapped_column(_enum(CourseStatus, 20), default=CourseStatus.ACTIVE)
+    status: Mapped[CourseStatus] = mapped_column(string_enum(CourseStatus, 20), default=CourseStatus.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # courses <-> course_versions is a cycle: the constraint is added after both tables exist.
@@ -83,9 +82,9 @@ class CourseVersion(db.Model):
     summary: Mapped[dict[str, str]] = mapped_column(JSON)
     audiences: Mapped[list[str]] = mapped_column(JSON)  # Agency values
     competencies: Mapped[list[str]] = mapped_column(JSON)  # ids from competencies.toml
-    delivery: Mapped[Delivery] = mapped_column(_enum(Delivery, 20))
+    delivery: Mapped[Delivery] = mapped_column(string_enum(Delivery, 20))
     hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
-    access: Mapped[Access] = mapped_column(_enum(Access, 20))
+    access: Mapped[Access] = mapped_column(string_enum(Access, 20))
     languages: Mapped[list[str]] = mapped_column(JSON)  # complete languages, English first
     prerequisites: Mapped[list[str]] = mapped_column(JSON)  # course slugs
     # {"modules": "all" | [module keys], "min_score": int, "attendance": int | None}

@@ -19,7 +19,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vcollege.extensions import UTCDateTime, db
+from vcollege.extensions import UTCDateTime, db, string_enum
 
 
 class CitesRegion(StrEnum):
@@ -55,18 +55,6 @@ class ComplianceProcedure(StrEnum):
     OTHER = "other"
 
 
-def _enum(enum: type[StrEnum], length: int = 40) -> db.Enum:
-    # Stored as plain strings (no native ENUM type) so that adding a member needs no ALTER TYPE.
-    return db.Enum(
-        enum,
-        native_enum=False,
-        length=length,
-        validate_strings=True,
-        values_callable=lambda members: [m.value for m in members],
-        create_constraint=False,
-    )
-
-
 class Party(db.Model):
     __tablename__ = "parties"
 
@@ -74,7 +62,7 @@ class Party(db.Model):
     iso2: Mapped[str] = mapped_column(String(2), unique=True)
     iso3: Mapped[str | None] = mapped_column(String(3))
     name: Mapped[str] = mapped_column(String(120))
-    cites_region: Mapped[CitesRegion] = mapped_column(_enum(CitesRegion, 60))
+    cites_region: Mapped[CitesRegion] = mapped_column(string_enum(CitesRegion, 60))
     entry_into_force: Mapped[dt.date] = mapped_column(Date)
     ldc_listed: Mapped[bool] = mapped_column(default=False)
     ldc_graduation: Mapped[dt.date | None] = mapped_column(Date)
@@ -96,7 +84,7 @@ class ComplianceCase(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
-    procedure: Mapped[ComplianceProcedure] = mapped_column(_enum(ComplianceProcedure))
+    procedure: Mapped[ComplianceProcedure] = mapped_column(string_enum(ComplianceProcedure))
     reference: Mapped[str | None] = mapped_column(String(200))
     started_on: Mapped[dt.date] = mapped_column(Date)
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -119,7 +107,7 @@ class Person(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     preferred_language: Mapped[str | None] = mapped_column(String(12))
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)
-    agency: Mapped[Agency | None] = mapped_column(_enum(Agency))
+    agency: Mapped[Agency | None] = mapped_column(string_enum(Agency))
     job_title: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -153,7 +141,7 @@ class PersonRole(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    role: Mapped[Role] = mapped_column(_enum(Role, 20))
+    role: Mapped[Role] = mapped_column(string_enum(Role, 20))
     granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
@@ -254,7 +242,7 @@ class SigningKey(db.Model):
     __tablename__ = "signing_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    purpose: Mapped[KeyPurpose] = mapped_column(_enum(KeyPurpose, 20), index=True)
+    purpose: Mapped[KeyPurpose] = mapped_column(string_enum(KeyPurpose, 20), index=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     algorithm: Mapped[str] = mapped_column(String(10), default="RS256")
     private_pem: Mapped[str] = mapped_column(Text)

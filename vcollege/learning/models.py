@@ -34,8 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vcollege.catalogue.models import Course, CourseVersion, Module
-from vcollege.core.models import Agency, Party, Person, _enum
-from vcollege.extensions import UTCDateTime, db
+from vcollege.core.models import Agency, Party, Person
+from vcollege.extensions import UTCDateTime, db, string_enum
 
 
 class EnrolmentStatus(StrEnum):
@@ -64,8 +64,8 @@ class Enrolment(db.Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"), index=True)
-    status: Mapped[EnrolmentStatus] = mapped_column(_enum(EnrolmentStatus, 20), default=EnrolmentStatus.ACTIVE)
-    source: Mapped[EnrolmentSource] = mapped_column(_enum(EnrolmentSource, 20))
+    status: Mapped[EnrolmentStatus] = mapped_column(string_enum(EnrolmentStatus, 20), default=EnrolmentStatus.ACTIVE)
+    source: Mapped[EnrolmentSource] = mapped_column(string_enum(EnrolmentSource, 20))
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     enrolled_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -172,7 +172,7 @@ class Completion(db.Model):
     # the name as it was then: printed on the certificate, the badge and the verification page
     learner_name: Mapped[str] = mapped_column(String(200))
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)  # as it was then
-    agency: Mapped[Agency | None] = mapped_column(_enum(Agency))  # as it was then
+    agency: Mapped[Agency | None] = mapped_column(string_enum(Agency))  # as it was then
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
     course_version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"), index=True)
     completed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vcollege.core.models import Person, _enum
-from vcollege.extensions import UTCDateTime, db
+from vcollege.core.models import Person
+from vcollege.extensions import UTCDateTime, db, string_enum
 
 
 class PlatformStatus(StrEnum):
@@ -52,7 +52,7 @@ class LtiPlatform(db.Model):
     auth_token_url: Mapped[str] = mapped_column(String(1000))
     key_set_url: Mapped[str] = mapped_column(String(1000))
     auth_audience: Mapped[str | None] = mapped_column(String(1000))
-    status: Mapped[PlatformStatus] = mapped_column(_enum(PlatformStatus, 20), default=PlatformStatus.PENDING)
+    status: Mapped[PlatformStatus] = mapped_column(string_enum(PlatformStatus, 20), default=PlatformStatus.PENDING)
     registered_via: Mapped[str] = mapped_column(String(20), default="manual")  # manual, cli, dynamic, demo
     product: Mapped[str | None] = mapped_column(String(200))  # product_family_code from registration
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -223,7 +223,7 @@ class AgsOutbox(db.Model):
     activity_progress: Mapped[str] = mapped_column(String(20))
     grading_progress: Mapped[str] = mapped_column(String(20))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the score's timestamp
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, 20), default=OutboxStatus.PENDING, index=True)
+    status: Mapped[OutboxStatus] = mapped_column(string_enum(OutboxStatus, 20), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
