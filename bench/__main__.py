@@ -7,7 +7,7 @@ import platform
 import sys
 from pathlib import Path
 
-MODULES = ["bench.core", "bench.catalogue"]
+MODULES = ["bench.core", "bench.catalogue", "bench.learning"]
 
 
 def main() -> int:

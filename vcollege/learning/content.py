@@ -46,8 +46,12 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable("table")
 
 
+@lru_cache(maxsize=1024)
 def render_markdown(text: str) -> str:
-    """Markdown to sanitised HTML; a level-one heading becomes a level two (the page has one)."""
+    """Markdown to sanitised HTML; a level-one heading becomes a level two (the page has one).
+
+    Course versions never change once loaded, so a text renders the same every time: the
+    result is cached (a pure function of the text)."""
     html = _markdown().render(text or "")
     html = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     return nh3.clean(

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from vcollege.auth import current_actor, require_sign_in
-from vcollege.catalogue.service import get_version, localized, quiz_in
+from vcollege.catalogue.service import get_version, localized, module_in, quiz_in
 from vcollege.errors import InvalidInput, NotFound
 from vcollege.extensions import db, utcnow
 from vcollege.learning.content import available_languages, module_view, same_language
@@ -105,8 +105,8 @@ def course(slug: str):
     context = _player_context(enrolment, lang)
     modules = []
     for state in context["state"].modules:
-        shown = module_view(state.module, lang)
-        modules.append({"state": state, "title": shown.title, "lang": shown.language})
+        shown_in, title, _markdown = module_in(state.module, lang)  # titles only: nothing rendered
+        modules.append({"state": state, "title": title, "lang": shown_in})
     return render_template("learning/course.html", modules=modules,
                            prerequisites=_prerequisite_titles(context["missing"], lang), **context)
 
