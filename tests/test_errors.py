@@ -28,6 +28,12 @@ def failing_app(app, db):
     def conflict():
         raise Conflict("The seat is taken.", errors={"seat": ["Taken."]})
 
+    @probe.get("/api/v1/busy")
+    def busy():
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
+
     @probe.get("/api/v1/invalid")
     def invalid():
         raise InvalidInput("Invalid fields: hours", errors={"hours": ["Must be positive."]})
@@ -84,3 +90,8 @@ def test_method_not_allowed_is_a_problem_too(client):
     response = client.delete("/api/v1/parties")
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
+
+
+def test_a_busy_sqlite_database_asks_to_try_again(failing_app):
+    response = failing_app.test_client().get("/api/v1/busy")
+    assert response.status_code == 409 and response.get_json()["code"] == "try-again"

@@ -73,9 +73,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def _tune_engine(app: Flask) -> None:
-    """SQLite: foreign keys on, WAL (readers never wait for a writer), a busy timeout, and
-    transactions begun by us so that savepoints work; what is counted takes the write lock
-    with `extensions.lock_for_update`."""
+    """SQLite: foreign keys on, WAL, a busy timeout, and serialised transactions.
+
+    Every SQLite transaction begins IMMEDIATE, taking the database's write lock at once: a
+    transaction that reads then writes can never find its snapshot stale (SQLite would refuse
+    that write outright), and what is counted is counted alone. The price is that requests
+    take turns, which suits the embedded, one-machine default; PostgreSQL is the engine for
+    more (row locks through `extensions.lock_for_update`). Nothing holds a transaction across
+    a network call (the AGS drain commits around each one)."""
     from sqlalchemy import event
 
     from vcollege.extensions import db
@@ -97,7 +102,7 @@ def _tune_engine(app: Flask) -> None:
 
         @event.listens_for(engine, "begin")
         def on_begin(connection):
-            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_i18n(app: Flask) -> None:

@@ -83,7 +83,9 @@ def _token_actor() -> Actor | None:
         # Pages ignore the header: a site behind HTTP basic auth must still serve them.
         return None
     scheme, _, raw = header.partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
+    if scheme.lower() != "bearer":
+        return None  # Basic auth of a proxy in front of the site, say: not ours to judge
+    if not raw.strip():
         raise Unauthorized("The Authorization header must be `Bearer <token>`.")
     now = utcnow()
     token = authenticate_token(db.session, raw.strip(), now=now)

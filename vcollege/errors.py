@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,12 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code and exc.code < 400:
             return exc
         return render_error(_from_http_exception(exc))
+
+    @app.errorhandler(OperationalError)
+    def handle_database_busy(exc: OperationalError):
+        if "database is locked" in str(exc.orig):  # SQLite: another writer held on past the busy timeout
+            return render_error(TryAgain("The database is busy; please try again."))
+        return handle_unexpected(exc)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

@@ -6,8 +6,8 @@ Invariants:
 - datetimes are stored and returned as timezone-aware UTC (`UTCDateTime`), also on SQLite,
   whose driver knows nothing of time zones;
 - what is counted (seats, money, attempts, a completion recorded once) is read under a lock
-  with `lock_for_update`: `SELECT ... FOR UPDATE` on PostgreSQL; on SQLite the database's
-  write lock, taken before the fresh read, so two transactions never interleave there.
+  with `lock_for_update`: `SELECT ... FOR UPDATE` on PostgreSQL; on SQLite, whose
+  transactions are serialised (see `vcollege._tune_engine`), the write lock and a fresh read.
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def lock_for_update(session: Session, model, *ids):
     """The rows of `model` with these primary keys, read fresh under a write lock.
 
     PostgreSQL: `SELECT ... FOR UPDATE`. SQLite locks the whole database, not rows: a write
-    that changes nothing takes the write lock (waiting for another writer, up to the busy
-    timeout), then the rows are read again. If another transaction committed since this one
-    first read, SQLite refuses at once; that becomes `TryAgain` (409) and nothing is written.
+    that changes nothing makes sure the write lock is held (every transaction takes it when it
+    begins; this guards a connection opened otherwise), then the rows are read again. A lock
+    still held by another writer after the busy timeout becomes `TryAgain` (409), nothing
+    written.
     """
     from vcollege.errors import TryAgain
 

@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('enrolled_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('enrolled_by_id', sa.Integer(), nullable=True),
     sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status_changed_by_id', sa.Integer(), nullable=True),
     sa.Column('status_reason', sa.Text(), nullable=True),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_module_key', sa.String(length=100), nullable=True),
@@ -38,6 +39,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['enrolled_by_id'], ['people.id'], name=op.f('fk_enrolments_enrolled_by_id_people')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_enrolments_person_id_people')),
     sa.ForeignKeyConstraint(['version_id'], ['course_versions.id'], name=op.f('fk_enrolments_version_id_course_versions')),
+    sa.ForeignKeyConstraint(['status_changed_by_id'], ['people.id'], name=op.f('fk_enrolments_status_changed_by_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolments')),
     sa.UniqueConstraint('person_id', 'course_id', name=op.f('uq_enrolments_person_id_course_id'))
     )

@@ -17,6 +17,7 @@ def test_bad_and_revoked_tokens_are_refused(client, make_token, session, operato
 
     assert client.get("/api/v1/parties", headers={"Authorization": "Bearer vct_nope_nope"}).status_code == 401
     assert client.get("/api/v1/parties", headers={"Authorization": "Basic abc"}).status_code == 401
+    assert client.get("/api/v1/parties", headers={"Authorization": "Bearer "}).status_code == 401
     token, headers = make_token("parties:read")
     assert client.get("/api/v1/parties", headers=headers).status_code == 200
     revoke_api_token(session, token, actor=operator, now=NOW)

@@ -47,7 +47,7 @@ def test_my_enrolments_progress_and_a_quiz_through_the_api(client, session, cour
     assert read.status_code == 200 and read.get_json()["progress"] == 50
     done = client.post("/api/v1/me/enrolments/cites-basics/modules/appendices/attempts",
                        json={"answers": RIGHT}, headers=as_learner).get_json()
-    assert done["answers_revealed"] is True  # passed: the answers may be seen now
+    assert done["answers_revealed"] is True  # the course is completed: the answers may be seen now
     assert done["questions"][1]["correct_choices"] == ["a", "b"] and done["questions"][0]["explanation"]
     completion = done["enrolment"]["completion"]
     assert done["enrolment"]["status"] == "completed" and completion["score"] == 100
@@ -73,6 +73,16 @@ def test_correct_choices_never_reach_the_api_while_an_attempt_remains(client, se
     last = client.post(path, json={"answers": {"q1": ["a"], "q2": ["c"]}, "language": "en"}, headers=as_learner).get_json()
     assert last["attempts_left"] == 0 and last["answers_revealed"] is True
     assert last["questions"][1]["correct_choices"] == ["a", "b"] and last["questions"][0]["explanation"] == explanation
+
+
+def test_a_pass_with_attempts_left_reveals_nothing_through_the_api(client, session, courses, learner, as_learner):
+    enrol(session, learner, courses["cites-basics"])
+    session.commit()
+    body = client.post("/api/v1/me/enrolments/cites-basics/modules/appendices/attempts",
+                       json={"answers": RIGHT}, headers=as_learner).get_json()
+    assert body["passed"] and body["attempts_left"] == 2 and body["enrolment"]["status"] == "active"
+    assert body["answers_revealed"] is False
+    assert all(q["correct_choices"] is None and q["explanation"] is None for q in body["questions"])
 
 
 def test_writes_need_the_csrf_header_and_bad_answers_write_nothing(client, session, courses, learner, as_learner):

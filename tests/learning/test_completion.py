@@ -264,6 +264,22 @@ def test_nobody_waives_for_themselves(session, courses, make_staff):
     assert enrolment.status == EnrolmentStatus.ACTIVE
 
 
+def test_nobody_waives_for_their_lms_identity_either(session, courses, make_staff, make_person):
+    """A staff trainer who also launches from an LMS is a second person with the same e-mail:
+    still themselves."""
+    from vcollege.core.models import Role
+    from vcollege.core.permissions import Actor
+    from vcollege.learning.models import Waiver
+
+    staff = make_staff(Role.TRAINER, name="Carlos Mendoza", email="carlos@cites.example")
+    lms_self = make_person("Carlos Mendoza", email="Carlos@CITES.example", party=None)
+    enrolment = enrol(session, lms_self, courses["cites-basics"])
+    session.commit()
+    with pytest.raises(Forbidden):
+        waive_course(session, enrolment, reason="I know this", actor=Actor.for_person(staff), now=NOW)
+    assert count(session, Waiver) == 0 and count(session, Completion) == 0
+
+
 def test_an_lms_session_cannot_waive(session, courses, learner, make_staff):
     """Instructors in an LMS are instructors there: waivers need a staff sign-in (or a token)."""
     from vcollege.core.models import Role

@@ -74,6 +74,25 @@ def test_withdrawn_learner_keeps_history_and_can_come_back(session, courses, lea
     assert count(session, AuditEntry, AuditEntry.action == "enrolment.reactivated") == 1
 
 
+def test_a_launch_never_undoes_a_trainers_withdrawal(session, courses, learner, trainer):
+    lms = Actor.for_lti(learner, "https://lms.example.org")
+    enrolment = enrol(session, learner, courses["cites-basics"])
+    withdraw(session, enrolment, reason="Left the Management Authority", actor=trainer, now=NOW)
+    with pytest.raises(Conflict) as caught:
+        enrol_learner(session, learner, courses["cites-basics"], source="lti", actor=lms, now=NOW)
+    assert "ask your trainer" in caught.value.detail
+    assert enrolment.status == EnrolmentStatus.WITHDRAWN
+    assert count(session, AuditEntry, AuditEntry.action == "enrolment.reactivated") == 0
+
+
+def test_a_learner_who_withdrew_themselves_comes_back_by_launching(session, courses, learner):
+    lms = Actor.for_lti(learner, "https://lms.example.org")
+    enrolment = enrol(session, learner, courses["cites-basics"])
+    withdraw(session, enrolment, reason="No time this month", actor=learner_actor(learner), now=NOW)
+    back = enrol_learner(session, learner, courses["cites-basics"], source="lti", actor=lms, now=NOW)
+    assert back.id == enrolment.id and back.status == EnrolmentStatus.ACTIVE
+
+
 def test_withdrawal_needs_a_reason_and_an_active_enrolment(session, courses, learner, trainer):
     enrolment = enrol(session, learner, courses["cites-basics"])
     with pytest.raises(InvalidInput) as caught:

@@ -53,11 +53,14 @@ def test_quiz_submission_shows_the_result_then_completion(player, session, csrf)
                        data={"csrf_token": token, "q-q1": "a", "q-q2": ["a", "b"]})
     assert done.status_code == 302 and done.location.endswith("/learn/cites-basics/modules/appendices/attempts/1")
     result = player.get(done.location).get_data(as_text=True)
-    assert "Passed with 100" in result and "Article II, paragraph 1." in result
+    # passed, but attempts are left: the answers stay hidden (a retake would otherwise be free marks)
+    assert "Passed with 100" in result and "Article II, paragraph 1." not in result
     read = player.post("/learn/cites-basics/modules/authorities/read", data={"csrf_token": token})
     assert read.status_code == 302
     page = player.get("/learn/cites-basics").get_data(as_text=True)
     assert "Course completed" in page and "Download the certificate" in page
+    # completed: now the attempt shows the explanations
+    assert "Article II, paragraph 1." in player.get(done.location).get_data(as_text=True)
 
 
 def test_a_failed_attempt_hides_the_correct_choices_while_an_attempt_remains(player, session, csrf):
@@ -70,12 +73,12 @@ def test_a_failed_attempt_hides_the_correct_choices_while_an_attempt_remains(pla
         assert "Not passed" in page and "wrong" in page
         assert "choice-correct" not in page and '<span class="badge">correct</span>' not in page
         assert "Article II, paragraph 1." not in page  # the explanation
-        assert "shown once you pass the quiz or have no attempt left" in page
+        assert "shown once you have completed the course or have no attempt left" in page
     # the third and last attempt fails too: now every attempt shows the answers
     player.post("/learn/cites-basics/modules/appendices/quiz", data=wrong)
     first = player.get("/learn/cites-basics/modules/appendices/attempts/1").get_data(as_text=True)
     assert first.count("choice-correct") == 3 and "Article II, paragraph 1." in first  # q1: a; q2: a and b
-    assert "shown once you pass" not in first
+    assert "shown once you have completed" not in first
 
 
 def test_answers_are_revealed_once_the_course_is_completed(player, session, learner, courses, csrf):
@@ -215,3 +218,14 @@ def test_a_trainer_launched_from_an_lms_cannot_waive(client, session, sign_in, c
     token = csrf("/learn")
     response = client.post(f"{path}/waive", data={"csrf_token": token, "module": "", "reason": "Equivalent training"})
     assert response.status_code == 403 and count(session, Waiver) == 0
+
+
+def test_a_pass_with_attempts_left_reveals_no_answers_to_retake_with(player, session, csrf):
+    """Otherwise a learner who passes at the pass mark would read the answers and retake for
+    full marks (the best score counts)."""
+    token = csrf("/learn/cites-basics/modules/appendices")
+    right = {"csrf_token": token, "q-q1": "a", "q-q2": ["a", "b"]}
+    done = player.post("/learn/cites-basics/modules/appendices/quiz", data=right)
+    page = player.get(done.location).get_data(as_text=True)
+    assert "Passed with 100" in page
+    assert "choice-correct" not in page and "Article II, paragraph 1." not in page

@@ -530,3 +530,19 @@ def test_each_launch_records_the_roles_it_gave_on_the_link(session, registered, 
     assert (member.learner, member.instructor) == (True, False)
     person = session.query(LtiIdentity).filter_by(subject="Teacher-1").one().person
     assert person.role_names == {Role.TRAINER, Role.LEARNER}  # granted roles stay
+
+
+def test_a_relaunch_after_a_trainers_withdrawal_says_so_and_keeps_it(session, registered, driver, make_staff):
+    from vcollege.core.models import Role
+    from vcollege.core.permissions import Actor
+    from vcollege.learning.enrolments import withdraw
+    from vcollege.learning.models import Enrolment, EnrolmentStatus
+
+    response, _ = driver.launch()
+    enrolment = session.query(Enrolment).one()
+    withdraw(session, enrolment, reason="Left the authority", actor=Actor.for_person(make_staff(Role.TRAINER)), now=NOW)
+    session.commit()
+    again, _ = driver.launch()
+    assert again.status_code == 409 and "ask your trainer" in again.get_data(as_text=True)
+    session.refresh(enrolment)
+    assert enrolment.status == EnrolmentStatus.WITHDRAWN

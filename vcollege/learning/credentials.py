@@ -20,8 +20,9 @@ Invariants:
 - revocation is visible to whoever holds a badge: its `credentialStatus` is an
   `1EdTechRevocationList` entry (Open Badges 3.0, 1EdTech Revocation List Status Method 1.0)
   naming the public list at `/credentials/status/revocations`, a JSON document built from the
-  credential rows that lists every revoked credential by its badge id with `revoked`,
-  `revocationReason` and, beyond the specification, `revokedAt`; it names no person;
+  credential rows that lists every revoked credential by its badge id with `revoked` and,
+  beyond the specification, `revokedAt`; it names no person and publishes no reason (the
+  Secretariat's reason is free text kept in the audit log, and may name people);
 - the issuer's profile names its keys (`verificationMethod`, each one's id being the `kid`
   URL of the badges it signed) and links its key set (a `service` entry to the JWKS);
 - what the public verification shows is no more than the certificate shows.
@@ -180,19 +181,18 @@ def issuer_profile(urls: IssuerUrls, keys: list[Any] = ()) -> dict[str, Any]:
 
 
 def revocation_list(session: Session, urls: IssuerUrls) -> dict[str, Any]:
-    """The public list of revoked badges (1EdTech Revocation List Status Method): badge ids,
-    reasons and dates, oldest first; no names."""
+    """The public list of revoked badges (1EdTech Revocation List Status Method): badge ids
+    and dates, oldest first; no names, no reasons."""
     rows = session.execute(
-        select(Credential.badge_uuid, Credential.revoked_at, Credential.revoked_reason)
+        select(Credential.badge_uuid, Credential.revoked_at)
         .where(Credential.revoked_at.is_not(None)).order_by(Credential.revoked_at, Credential.id)
     )
     return {
         "id": urls.revocations,
         "issuer": urls.profile,
         "revokedCredentials": [
-            {"id": f"urn:uuid:{badge_uuid}", "revoked": True, "revocationReason": reason,
-             "revokedAt": utc_timestamp(revoked_at)}
-            for badge_uuid, revoked_at, reason in rows
+            {"id": f"urn:uuid:{badge_uuid}", "revoked": True, "revokedAt": utc_timestamp(revoked_at)}
+            for badge_uuid, revoked_at in rows
         ],
     }
 

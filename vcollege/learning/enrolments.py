@@ -140,7 +140,8 @@ def enrol_learner(
     expires_at: dt.datetime | None = None,
 ) -> Enrolment:
     """Enrol `person` in `version`; enrolling again returns the existing enrolment (its version
-    kept), reactivating it if it was withdrawn or expired."""
+    kept), reactivating it if it was withdrawn or expired — except that a launch never undoes
+    a withdrawal made by someone else."""
     source = EnrolmentSource(source)
     if source not in SELF_SERVICE_SOURCES:
         actor.require(ENROLMENTS_MANAGE)
@@ -148,6 +149,14 @@ def enrol_learner(
         raise Conflict(f"{person.name} is deactivated.", errors={"person": ["Deactivated."]})
     existing = find_enrolment(session, person, version.course)
     if existing is not None:
+        if existing.status == EnrolmentStatus.WITHDRAWN and source in SELF_SERVICE_SOURCES \
+                and existing.status_changed_by_id != person.id:
+            # A launch must not undo a trainer's decision: only a trainer enrols them again.
+            raise Conflict(
+                f"You were withdrawn from this course on {existing.status_changed_at:%Y-%m-%d}: "
+                "ask your trainer to enrol you again.",
+                errors={"course": ["Withdrawn."]},
+            )
         if existing.status in (EnrolmentStatus.WITHDRAWN, EnrolmentStatus.EXPIRED):
             _reactivate(session, existing, actor=actor, now=now, source=source, expires_at=expires_at)
         return existing
@@ -174,6 +183,7 @@ def _reactivate(session: Session, enrolment: Enrolment, *, actor: Actor, now: dt
     previous = enrolment.status
     enrolment.status = EnrolmentStatus.ACTIVE
     enrolment.status_changed_at = now
+    enrolment.status_changed_by_id = actor.person_id
     enrolment.status_reason = None
     if expires_at is not None or previous == EnrolmentStatus.EXPIRED:
         enrolment.expires_at = expires_at
@@ -192,6 +202,7 @@ def withdraw(session: Session, enrolment: Enrolment, *, reason: str, actor: Acto
         raise Conflict(f"The enrolment is {enrolment.status.value}, not active.", errors={"status": [enrolment.status.value]})
     enrolment.status = EnrolmentStatus.WITHDRAWN
     enrolment.status_changed_at = now
+    enrolment.status_changed_by_id = actor.person_id
     enrolment.status_reason = reason
     record_audit(session, actor, "enrolment.withdrawn", enrolment, now=now, reason=reason,
                  detail={"person": enrolment.person_id, "course": enrolment.course.slug})
@@ -206,6 +217,7 @@ def expire_enrolments(session: Session, *, now: dt.datetime, actor: Actor) -> in
     for enrolment in due:
         enrolment.status = EnrolmentStatus.EXPIRED
         enrolment.status_changed_at = now
+        enrolment.status_changed_by_id = None
         record_audit(session, actor, "enrolment.expired", enrolment, now=now,
                      detail={"expires_at": enrolment.expires_at.isoformat()})
     session.flush()

@@ -69,6 +69,7 @@ class Enrolment(db.Model):
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     enrolled_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     status_reason: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # "continue where you left off": the last module the learner opened
@@ -80,6 +81,7 @@ class Enrolment(db.Model):
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     enrolled_by: Mapped[Person | None] = relationship(foreign_keys=[enrolled_by_id])
+    status_changed_by: Mapped[Person | None] = relationship(foreign_keys=[status_changed_by_id])
     course: Mapped[Course] = relationship()
     version: Mapped[CourseVersion] = relationship()
     progress: Mapped[list[ModuleProgress]] = relationship(back_populates="enrolment", cascade="all, delete-orphan")

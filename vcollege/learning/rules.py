@@ -251,11 +251,13 @@ def grade(questions: list[dict[str, Any]], answers: Mapping[str, list[str]]) -> 
 
 
 def answers_revealed(enrolment: Enrolment, state: ModuleState) -> bool:
-    """The correct choices and explanations of a module's quiz may be shown to the learner:
-    the quiz is passed, no attempt is left, or the course is completed (or waived)."""
+    """The correct choices and explanations of a module's quiz may be shown to the learner
+    once they can no longer change the score: no attempt is left, or the course is completed
+    (or waived). Not merely on a pass: with attempts left, a learner shown the answers could
+    retake the quiz for full marks."""
     if enrolment.completion is not None or enrolment.status == EnrolmentStatus.COMPLETED:
         return True
-    return state.passed or state.attempts_left == 0
+    return state.attempts_left == 0
 
 
 def feedback(result: Grade, revealed: bool) -> tuple[QuestionResult, ...]:
