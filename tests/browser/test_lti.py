@@ -297,7 +297,7 @@ def test_an_instructor_sees_the_learners_of_the_link_on_a_phone(phone, live_serv
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
 
 
-def test_secretariat_allows_the_origin_a_launch_came_from(page, live_server, lms):
+def test_secretariat_types_frame_origins_a_launch_origin_is_information_only(page, live_server, lms):
     from sqlalchemy import select
 
     from vcollege.core.models import Role
@@ -305,17 +305,25 @@ def test_secretariat_allows_the_origin_a_launch_came_from(page, live_server, lms
 
     with live_server.session() as session:
         found = session.scalar(select(LtiPlatform).where(LtiPlatform.issuer == lms.issuer))
+        found.auth_token_url = "https://browser.example.org/token"  # a registered host with a name
         found.last_unlisted_origin, found.last_unlisted_origin_at = "https://school.browser.example.org", NOW
         platform_id = found.id
     _staff(live_server, Role.SECRETARIAT, "lti-frames@example.org")
     _sign_in(page, live_server, "lti-frames@example.org")
     page.goto(f"{live_server.url}/lti/platforms/{platform_id}")
     expect(page.get_by_role("heading", name="Who may frame the tool")).to_be_visible()
+    notice = page.locator("#unlisted-origin")
+    expect(notice).to_contain_text("https://school.browser.example.org")
+    expect(notice).to_contain_text("the Secretariat's pages included")
+    expect(notice.get_by_role("button")).to_have_count(0)  # information only: nothing to click
+    expect(page.get_by_role("button", name=re.compile("^Allow"))).to_have_count(0)
+    expect(page.get_by_label("Extra frame origins")).to_have_value("")
     page.get_by_label("Extra frame origins").fill("https://school.example.org/courses")
     page.get_by_role("button", name="Save frame origins").click()
     expect(page.get_by_label("Extra frame origins")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#extra_frame_origins-error")).to_be_visible()
-    page.get_by_role("button", name="Allow https://school.browser.example.org").click()
-    expect(page.locator(".flash")).to_contain_text("https://school.browser.example.org may now frame the tool")
+    page.get_by_label("Extra frame origins").fill("https://school.browser.example.org")
+    page.get_by_role("button", name="Save frame origins").click()
+    expect(page.locator(".flash")).to_contain_text("The origins allowed to frame the tool are saved")
     expect(page.get_by_label("Extra frame origins")).to_have_value("https://school.browser.example.org")
     expect(page.locator("#unlisted-origin")).to_have_count(0)

@@ -95,7 +95,9 @@ def test_the_line_item_is_found_by_resource_id_on_a_later_page(session, register
     assert drain_outbox(session, now=NOW)["sent"] == 1
     assert platform.scores[0]["lineItem"] == "Item3" and len(platform.lineitems) == 3
     link = session.query(LtiResourceLink).one()
-    assert link.lineitem_url == f"{platform.lineitems_url}/Item3"
+    assert (link.lineitem_url, link.found_lineitem_url) == (None, f"{platform.lineitems_url}/Item3")
+    _learner(session, driver)  # the same claim again: the line item found is kept, not looked up again
+    assert link.found_lineitem_url == f"{platform.lineitems_url}/Item3"
 
 
 def test_a_line_item_given_by_the_launch_is_used(session, registered, driver, platform, tool_jwks):
@@ -171,13 +173,72 @@ def test_a_retry_never_revives_a_superseded_row(session, registered, driver, pla
 
 
 def test_no_row_for_a_link_whose_launch_gave_no_ags_endpoint(session, registered, driver, platform):
-    from vcollege.lti.models import AgsOutbox, LtiContext
+    from vcollege.lti.models import AgsOutbox, LtiResourceLink
 
     platform.resource_link_message("no-ags", link_id="Link-7", custom={"course": "cites-basics"}, ags=False)
     person = _learner(session, driver, hint="no-ags")
-    assert session.query(LtiContext).one().lineitems_url is None
+    link = session.query(LtiResourceLink).one()
+    assert (link.lineitem_url, link.lineitems_url, link.ags_scopes) == (None, None, [])
     _complete(session, person)
     assert count(session, AgsOutbox) == 0
+
+
+def test_a_launch_records_its_own_grade_service_on_its_link(session, registered, driver, platform):
+    from tests.lti.platform import LINEITEM_READ, LINEITEM_SCOPE, SCORE_SCOPE
+    from vcollege.lti.models import LtiResourceLink
+
+    platform.resource_link_message("with-item", link_id="Link-2", custom={"course": "cites-basics"},
+                                   lineitem=f"{platform.lineitems_url}/Item9")
+    _learner(session, driver)
+    _learner(session, driver, hint="with-item")
+    first, second = session.query(LtiResourceLink).order_by(LtiResourceLink.id).all()
+    assert (first.lineitem_url, first.lineitems_url) == (None, platform.lineitems_url)
+    assert (second.lineitem_url, second.lineitems_url) == (f"{platform.lineitems_url}/Item9", platform.lineitems_url)
+    assert first.ags_scopes == second.ags_scopes == sorted([SCORE_SCOPE, LINEITEM_SCOPE, LINEITEM_READ])
+
+
+@pytest.mark.parametrize("graded_first", [False, True])
+def test_an_ungraded_activity_gets_no_score_through_another_activity_of_its_lms_course(
+        session, registered, driver, platform, tool_jwks, graded_first):
+    """Review D4: "Ungraded-1" was launched without the AGS claim; "Graded-1", another
+    activity of the same LMS course (context), gave a line items URL. A score for
+    Ungraded-1 must not be queued, and no line item "Activity Ungraded-1" may appear in the
+    LMS gradebook."""
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox, LtiResourceLink
+
+    platform.resource_link_message("ungraded", link_id="Ungraded-1", custom={"course": "cites-basics"}, ags=False)
+    platform.resource_link_message("graded", link_id="Graded-1")  # graded in the LMS, no course linked yet
+    for hint in (("graded", "ungraded") if graded_first else ("ungraded", "graded")):
+        response, _ = driver.launch("Learner-1", hint)
+        assert response.status_code in (200, 302), response.get_data(as_text=True)
+    graded = session.query(LtiResourceLink).filter_by(resource_link_id="Graded-1").one()
+    person = graded.members[0].identity.person
+    _complete(session, person, score=87.5)
+    assert count(session, AgsOutbox) == 0
+    assert drain_outbox(session, now=NOW) == {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
+    assert platform.lineitems == {} and platform.scores == [] and platform.score_requests == 0
+
+
+def test_a_later_launch_without_the_claim_takes_the_grade_service_away(session, registered, driver, platform,
+                                                                        tool_jwks):
+    from vcollege.lti.ags import drain_outbox
+    from vcollege.lti.models import AgsOutbox, LtiResourceLink
+
+    person = _learner(session, driver)
+    link = session.query(LtiResourceLink).one()
+    assert link.lineitems_url == platform.lineitems_url and link.ags_scopes
+    _complete(session, person, completion_id=1)  # queued while the link had its grade service
+    platform.resource_link_message("link-1", link_id="Link-1", custom={"course": "cites-basics"}, ags=False)
+    _learner(session, driver)
+    assert (link.lineitem_url, link.lineitems_url, link.found_lineitem_url, link.ags_scopes) == (None, None, None, [])
+    _complete(session, person, completion_id=2)
+    assert count(session, AgsOutbox) == 1  # nothing new for a link without a grade service
+    # the row queued before fails at once, without asking the LMS anything
+    assert drain_outbox(session, now=NOW) == {"sent": 0, "retrying": 0, "failed": 1, "held": 0}
+    row = session.query(AgsOutbox).one()
+    assert row.status == "failed" and "no grade service" in row.last_error
+    assert platform.lineitems == {} and platform.score_requests == 0 and platform.token_requests == 0
 
 
 def test_a_crash_after_a_score_was_sent_does_not_send_it_again(session, registered, driver, platform, tool_jwks,

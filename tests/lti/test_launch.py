@@ -415,8 +415,10 @@ def test_prune_forgets_old_logins_and_launch_data(session, registered, driver, n
 
 
 def test_an_unlisted_origin_is_only_recorded_never_allowed(session, registered, driver, platform):
-    """An LMS user cannot widen who may frame the tool: the origin a launch came from is a
-    suggestion for the Secretariat (see test_frames.py), not an allowed frame ancestor."""
+    """An LMS user cannot widen who may frame the tool: the origin a launch came from is
+    information for the Secretariat (see test_frames.py), not an allowed frame ancestor."""
+    registered.auth_token_url = "https://lms.example.org/token"  # so school.lms.example.org is of its domain
+    session.commit()
     query = driver.auth_query()
     answer = platform.authorize(query)
     response = driver.client.post("/lti/launch", data={"id_token": answer["id_token"], "state": answer["state"]},

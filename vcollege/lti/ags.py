@@ -2,8 +2,10 @@
 
 Invariants:
 - a completion or a changed score writes one outbox row per resource link the learner
-  launched for that course and whose launch gave an AGS endpoint (a line item or a line
-  items URL), in the same session as its cause (no commit here); links without one get none;
+  launched for that course and whose OWN latest launch carried the AGS claim (a line item or
+  a line items URL), in the same session as its cause (no commit here); links without it get
+  none, whatever other activities of the same LMS course gave (a context's line items are
+  never used for another link);
 - each row has a unique dedupe key (the change and the link), so the same change is queued
   once, and a row that was sent is never sent again;
 - the LMS only needs a learner's latest score: a new row supersedes the older unsent rows
@@ -16,8 +18,11 @@ Invariants:
 - the drain commits each row's attempt before calling the LMS and its result right after,
   so no transaction is open (and no lock held) while it waits on an LMS, and a crash after
   a successful post does not send the score again at once;
-- the line item is the one the launch named, else the one found (or created) in the
-  context's line items by resourceId = course slug, following every `rel="next"` page.
+- a row is sent only with its link's own grade service (URLs and scopes of the link's latest
+  launch); a row whose link has lost it (a later launch without the claim) fails at once,
+  without asking the LMS anything;
+- the line item is the one the link's launch named, else the one found (or created) in the
+  link's line items URL by resourceId = course slug, following every `rel="next"` page.
 """
 
 from __future__ import annotations
@@ -38,12 +43,10 @@ from vcollege.core.audit import record_audit
 from vcollege.core.permissions import Actor
 from vcollege.errors import NotFound
 from vcollege.extensions import utc_timestamp
-from vcollege.lti.claims import AGS_SCORE
 from vcollege.lti.errors import ServiceFailed
 from vcollege.lti.keys import ensure_signing_key
 from vcollege.lti.models import (
     AgsOutbox,
-    LtiContext,
     LtiIdentity,
     LtiResourceLink,
     LtiResourceLinkMember,
@@ -62,6 +65,10 @@ BATCH = 200
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 
 
+class NoGradeService(ServiceFailed):
+    """The row's link has no grade service (any more): nothing to try until a launch gives one."""
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """Delay before the next try after `attempts` failures: 1, 2, 4 ... minutes, at most 6 h."""
     return min(FIRST_DELAY * (2 ** max(0, attempts - 1)), MAX_DELAY)
@@ -69,12 +76,11 @@ def backoff(attempts: int) -> dt.timedelta:
 
 def _targets(session: Session, person_id: int, course_slug: str) -> list[LtiResourceLinkMember]:
     """The (link, identity) pairs a score for the course goes to: links of the course that the
-    person launched and whose launches gave an AGS endpoint."""
+    person launched and whose own latest launch gave a grade service."""
     return list(session.scalars(
         select(LtiResourceLinkMember).join(LtiResourceLinkMember.resource_link).join(LtiResourceLinkMember.identity)
-        .outerjoin(LtiContext, LtiResourceLink.context_id == LtiContext.id)
         .where(LtiResourceLink.course_slug == course_slug, LtiIdentity.person_id == person_id,
-               or_(LtiResourceLink.lineitem_url.is_not(None), LtiContext.lineitems_url.is_not(None)))
+               or_(LtiResourceLink.lineitem_url.is_not(None), LtiResourceLink.lineitems_url.is_not(None)))
         .order_by(LtiResourceLinkMember.id)
     ))
 
@@ -130,25 +136,25 @@ class ScorePost:
     row_id: int
     link_id: int
     service: AssignmentsGradesService
-    lineitem_url: str | None  # None: find or create it by resource id
+    lineitem_url: str | None  # None: find or create it by resource id in `lineitems_url`
+    lineitems_url: str | None
     wanted: LineItem
     grade: Grade
 
 
 def prepare_post(session: Session, row: AgsOutbox, *, now: dt.datetime, cache: TokenCache = TOKENS) -> ScorePost:
-    """Read what posting `row` needs; raises ServiceFailed when the link has no AGS endpoint."""
+    """Read what posting `row` needs, from the row's link only; raises NoGradeService when the
+    link's latest launch gave no grade service."""
     link = row.resource_link
+    if not link.lineitem_url and not link.lineitems_url:
+        raise NoGradeService("the activity's latest launch carried no grade service (no AGS claim)")
     platform = link.deployment.platform
     registration = PlatformRegistration(platform, ensure_signing_key(session, now=now))
-    context = link.context
-    scopes = list(context.ags_scopes) if context is not None and context.ags_scopes else [AGS_SCORE]
-    data: dict = {"scope": scopes}
-    if context is not None and context.lineitems_url:
-        data["lineitems"] = context.lineitems_url
+    data: dict = {"scope": list(link.ags_scopes or [])}
+    if link.lineitems_url:
+        data["lineitems"] = link.lineitems_url
     if link.lineitem_url:
         data["lineitem"] = link.lineitem_url
-    if not link.lineitem_url and not data.get("lineitems"):
-        raise ServiceFailed("the launch gave neither a line item nor a line items URL")
     wanted = LineItem().set_resource_id(row.course_slug).set_score_maximum(100) \
         .set_label(link.title or row.course_slug).set_resource_link_id(link.resource_link_id)
     grade = (Grade().set_activity_progress(row.activity_progress).set_grading_progress(row.grading_progress)
@@ -158,7 +164,8 @@ def prepare_post(session: Session, row: AgsOutbox, *, now: dt.datetime, cache: T
     else:  # a course waived by a trainer: completed, with no grade to report
         grade.set_comment("Requirement waived by the trainer")
     service = AssignmentsGradesService(ToolServiceConnector(registration, cache=cache), data)
-    return ScorePost(row.id, link.id, service, link.lineitem_url, wanted, grade)
+    return ScorePost(row.id, link.id, service, link.lineitem_url or link.found_lineitem_url, link.lineitems_url,
+                     wanted, grade)
 
 
 def post_score(post: ScorePost) -> str:
@@ -253,7 +260,7 @@ def _attempt(session: Session, row: AgsOutbox, counts: dict[str, int], *, now: d
     row = session.get(AgsOutbox, row_id)
     if error is not None:
         row.last_error = str(error)[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
+        if row.attempts >= MAX_ATTEMPTS or isinstance(error, NoGradeService):
             row.status = OutboxStatus.FAILED
             counts["failed"] += 1
         else:
@@ -265,7 +272,9 @@ def _attempt(session: Session, row: AgsOutbox, counts: dict[str, int], *, now: d
     row.sent_at = now
     row.last_error = None
     if post.lineitem_url is None:
-        session.get(LtiResourceLink, post.link_id).lineitem_url = line_item
+        link = session.get(LtiResourceLink, post.link_id)
+        if link.lineitem_url is None and link.lineitems_url == post.lineitems_url:  # no launch changed it meanwhile
+            link.found_lineitem_url = line_item
     counts["sent"] += 1
     session.commit()
     return True

@@ -19,6 +19,7 @@ from vcollege.lti.platforms import (
     list_platforms,
     register_platform,
     remove_platform,
+    suggested_origin,
 )
 from vcollege.lti.schemas import PlatformSchema
 
@@ -77,7 +78,7 @@ def show_platform(platform_id):
         ("key set url", found.key_set_url), ("auth audience", found.auth_audience or "-"),
         ("deployments", ", ".join(d.deployment_id for d in found.deployments) or "-"),
         ("frame origins", ", ".join(frame_origins(found))),
-        ("unlisted origin", found.last_unlisted_origin or "-"),
+        ("launch origin", suggested_origin(found) or "-"),  # information only, never allowed by itself
         ("registered", f"{found.created_at.isoformat()} via {found.registered_via}"),
         ("approved", found.approved_at.isoformat() if found.approved_at else "-"),
     ):

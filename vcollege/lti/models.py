@@ -121,8 +121,6 @@ class LtiContext(db.Model):
     label: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(500))
     memberships_url: Mapped[str | None] = mapped_column(String(1000))  # NRPS
-    lineitems_url: Mapped[str | None] = mapped_column(String(1000))  # AGS
-    ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_launch_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -134,7 +132,13 @@ class LtiContext(db.Model):
 
 
 class LtiResourceLink(db.Model):
-    """A placement of the tool in an LMS course, pointing at one vcollege course."""
+    """A placement of the tool in an LMS course, pointing at one vcollege course.
+
+    Its grade service is what ITS latest launch's AGS claim gave (line item, line items URL,
+    scopes), replaced at every launch and cleared by a launch without the claim: scores go
+    only to a link whose own launch carried the claim, never through another link of the
+    same LMS course.
+    """
 
     __tablename__ = "lti_resource_links"
     __table_args__ = (UniqueConstraint("deployment_id", "resource_link_id"),)
@@ -145,7 +149,12 @@ class LtiResourceLink(db.Model):
     resource_link_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(500))
     course_slug: Mapped[str | None] = mapped_column(String(120), index=True)
-    lineitem_url: Mapped[str | None] = mapped_column(String(1000))  # given by the launch or found/created
+    lineitem_url: Mapped[str | None] = mapped_column(String(1000))  # AGS claim: the link's line item
+    lineitems_url: Mapped[str | None] = mapped_column(String(1000))  # AGS claim: the line items container
+    ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)  # AGS claim: the scopes granted
+    # The line item the tool found (or created) in `lineitems_url` when the claim named none;
+    # forgotten when a launch changes or drops the line items URL, or names a line item.
+    found_lineitem_url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_launch_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 

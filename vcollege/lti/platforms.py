@@ -7,15 +7,20 @@ Invariants:
 - launches are accepted only from `active` platforms;
 - every registration, approval, disabling, removal and deployment change is audited;
 - the origins that may frame the tool are the active platforms' own (issuer, authentication,
-  token and key set URLs) and those the Secretariat adds (https origins; http only outside
-  production; audited); an origin a launch came from is only recorded as a suggestion.
+  token and key set URLs) and those the Secretariat types in (https origins; http only
+  outside production; audited); nothing else ever adds one;
+- the origin a valid launch came from is recorded, as information only, when its host is the
+  registrable domain of one of the platform's registered hosts or a subdomain of one of
+  them; any other origin is not recorded at all (any LMS user can send any Origin).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from urllib.parse import urlsplit
 
+from publicsuffixlist import PublicSuffixList
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -301,26 +306,73 @@ def set_frame_origins(session: Session, platform: LtiPlatform, values: list[str]
     return platform
 
 
-def allow_unlisted_origin(session: Session, platform: LtiPlatform, origin: str, *, allow_http: bool,
-                          actor: Actor, now: dt.datetime) -> LtiPlatform:
-    """Accept the origin a launch came from (the suggestion on the platform page) as a frame origin."""
-    actor.require(LTI_MANAGE)
-    if not origin or origin != platform.last_unlisted_origin:
-        raise InvalidInput("This origin is not the one suggested for this platform.",
-                           errors={"origin": ["Not the suggested origin."]})
-    return set_frame_origins(session, platform, [*(platform.extra_frame_origins or []), origin],
-                             allow_http=allow_http, actor=actor, now=now)
+_SUFFIXES = PublicSuffixList()  # the bundled Public Suffix List; private suffixes count as public (safer)
+
+
+def _host_of(url: str | None) -> str | None:
+    try:
+        host = urlsplit(url or "").hostname
+    except ValueError:
+        return None
+    return host.lower().rstrip(".") if host else None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def registered_hosts(platform: LtiPlatform) -> list[str]:
+    """The hosts of the platform's own URLs: issuer, authentication, token and key set."""
+    hosts: list[str] = []
+    for url in (platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.key_set_url):
+        host = _host_of(url)
+        if host and host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+def is_platform_domain(platform: LtiPlatform, origin: str | None) -> bool:
+    """Whether the host of `origin` is the registrable domain of one of the platform's
+    registered hosts (`example.org` for `lms.example.org`) or a subdomain of one of them
+    (`school.lms.example.org`). Addresses (IPs) have neither."""
+    host = _host_of(origin)
+    if not host or _is_ip(host):
+        return False
+    for registered in registered_hosts(platform):
+        if _is_ip(registered):
+            continue
+        if host.endswith("." + registered):
+            return True
+        if host == _SUFFIXES.privatesuffix(registered):
+            return True
+    return False
+
+
+def suggested_origin(platform: LtiPlatform) -> str | None:
+    """The origin a launch came from, to show the Secretariat as information only: when it is
+    of the platform's own domain (see `is_platform_domain`) and may not frame the tool yet."""
+    origin = platform.last_unlisted_origin
+    if not origin or origin in frame_origins(platform) or not is_platform_domain(platform, origin):
+        return None
+    return origin
 
 
 def note_launch_origin(platform: LtiPlatform, origin: str | None, *, also_allowed: list[str] | tuple[str, ...] = (),
                        now: dt.datetime) -> bool:
-    """Record, as a suggestion only, the origin a valid launch was posted from when it may not
-    frame the tool; it is never allowed by this. True if recorded."""
+    """Record the origin a valid launch was posted from when it may not frame the tool and is
+    of the platform's own domain (see `is_platform_domain`); any other origin is not recorded
+    at all. It is only information for the Secretariat, never allowed by this: an origin
+    frames the tool only once the Secretariat types it in (`set_frame_origins`). True if
+    recorded."""
     try:
         origin = normalise_origin(origin or "", allow_http=True)
     except ValueError:
         return False
-    if origin in frame_origins(platform) or origin in also_allowed:
+    if origin in frame_origins(platform) or origin in also_allowed or not is_platform_domain(platform, origin):
         return False
     if platform.last_unlisted_origin != origin:
         platform.last_unlisted_origin = origin

@@ -7,8 +7,9 @@ its unguessable launch id). The storage-path confirmation is posted by the tool'
 launch page: it must be same-origin and carry the value read back from the platform's
 storage.
 
-Frames: only the active platforms' own origins and those the Secretariat added may frame
-the pages; they are looked up once per HTML response and never for other answers. Forms
+Frames: only the active platforms' own origins and those the Secretariat typed in may frame
+the pages (an origin a launch came from is shown as information, never allowed with a
+click); they are looked up once per HTML response and never for other answers. Forms
 may post to a platform only where one response needs it (the deep-linking return).
 """
 
@@ -73,7 +74,6 @@ from vcollege.lti.platforms import (
     LTI_MANAGE,
     LTI_SCORES,
     add_deployment,
-    allow_unlisted_origin,
     approve_platform,
     disable_platform,
     frame_ancestors,
@@ -85,6 +85,7 @@ from vcollege.lti.platforms import (
     register_platform,
     remove_platform,
     set_frame_origins,
+    suggested_origin,
 )
 from vcollege.lti.schemas import (
     DeepLinkArgsSchema,
@@ -392,7 +393,7 @@ def platforms():
 def _platform_page(platform_id: int, *, errors: dict | None = None, form=None, status: int = 200):
     found = get_platform(db.session, platform_id)
     return render_template("lti/platform.html", platform=found, own_origins=own_origins(found),
-                           errors=errors or {}, form=form or {}), status
+                           suggested_origin=suggested_origin(found), errors=errors or {}, form=form or {}), status
 
 
 @bp.get("/platforms/<int:platform_id>")
@@ -428,10 +429,6 @@ def platform_action(platform_id: int, action: str):
             set_frame_origins(db.session, found, data["extra_frame_origins"], allow_http=_allow_http_origins(),
                               actor=actor, now=now)
             flash(_("The origins allowed to frame the tool are saved."))
-        elif action == "allow-origin":
-            origin = request.form.get("origin", "")
-            allow_unlisted_origin(db.session, found, origin, allow_http=_allow_http_origins(), actor=actor, now=now)
-            flash(_("%(origin)s may now frame the tool.", origin=origin))
         else:
             raise InvalidInput(f"Unknown action {action!r}.", errors={"action": ["Unknown."]})
     except ValidationError as exc:

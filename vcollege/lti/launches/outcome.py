@@ -9,7 +9,10 @@ Invariants:
 - only a launch with the LIS Learner role (context or institution) enrols; Mentor, Observer,
   Administrator and other roles are not learners;
 - each launch of a resource link records, for that link, whether the person launched it as
-  a learner and as an instructor (an instructor of the link may see its learners).
+  a learner and as an instructor (an instructor of the link may see its learners);
+- each launch of a resource link replaces the link's grade service with what its own AGS
+  claim gives (line item, line items URL, scopes): a launch without the claim clears it, and
+  the context keeps none (one activity's grade service is never another's).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,6 +55,8 @@ from vcollege.lti.models import (
     LtiResourceLinkMember,
 )
 from vcollege.lti.platforms import find_deployment
+
+MAX_SERVICE_URL = 1000  # the columns' length; a longer URL is taken as not given
 
 
 def lti_actor(issuer: str) -> Actor:
@@ -140,7 +146,7 @@ def upsert_context(session: Session, deployment: LtiDeployment, body: dict, *, n
     context = session.scalar(select(LtiContext).where(LtiContext.deployment_id == deployment.id,
                                                       LtiContext.context_id == str(context_id)))
     if context is None:
-        context = LtiContext(deployment=deployment, context_id=str(context_id), created_at=now, ags_scopes=[])
+        context = LtiContext(deployment=deployment, context_id=str(context_id), created_at=now)
         session.add(context)
     context.label = (claim.get("label") or context.label or "")[:255] or None
     context.title = (claim.get("title") or context.title or "")[:500] or None
@@ -148,13 +154,27 @@ def upsert_context(session: Session, deployment: LtiDeployment, body: dict, *, n
     nrps = body.get(NRPS) or {}
     if nrps.get("context_memberships_url"):
         context.memberships_url = nrps["context_memberships_url"]
-    ags = body.get(AGS_ENDPOINT) or {}
-    if ags.get("lineitems"):
-        context.lineitems_url = ags["lineitems"]
-    if ags.get("scope"):
-        context.ags_scopes = sorted(set(ags["scope"]))
     session.flush()
     return context
+
+
+def _service_url(value: Any) -> str | None:
+    if not isinstance(value, str) or not value or len(value) > MAX_SERVICE_URL:
+        return None
+    return value if urlsplit(value).scheme in ("http", "https") else None
+
+
+def ags_claim(body: dict) -> tuple[str | None, str | None, list[str]]:
+    """What the launch's AGS claim gives its resource link: (line item URL, line items URL,
+    scopes); all empty when the launch carries no claim, or one with neither URL."""
+    claim = body.get(AGS_ENDPOINT)
+    if not isinstance(claim, dict):
+        return None, None, []
+    lineitem, lineitems = _service_url(claim.get("lineitem")), _service_url(claim.get("lineitems"))
+    if lineitem is None and lineitems is None:
+        return None, None, []
+    scopes = claim.get("scope")
+    return lineitem, lineitems, sorted({s for s in scopes if isinstance(s, str)}) if isinstance(scopes, list) else []
 
 
 def upsert_resource_link(session: Session, deployment: LtiDeployment, context: LtiContext | None, body: dict,
@@ -174,9 +194,10 @@ def upsert_resource_link(session: Session, deployment: LtiDeployment, context: L
     slug = custom.get("course") if isinstance(custom, dict) else None
     if isinstance(slug, str) and slug.strip() and not slug.startswith("$"):
         link.course_slug = slug.strip()[:120]
-    ags = body.get(AGS_ENDPOINT) or {}
-    if ags.get("lineitem"):
-        link.lineitem_url = ags["lineitem"]
+    lineitem, lineitems, scopes = ags_claim(body)
+    if lineitem is not None or lineitems is None or lineitems != link.lineitems_url:
+        link.found_lineitem_url = None  # found in another container, or no longer needed
+    link.lineitem_url, link.lineitems_url, link.ags_scopes = lineitem, lineitems, scopes
     link.last_launch_at = now
     session.flush()
     return link
