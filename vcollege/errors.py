@@ -58,6 +58,14 @@ class InvalidInput(VCollegeError):
     status, code, title = 422, "invalid-input", _l("Some fields are not valid")
 
     @classmethod
+    def load(cls, schema, data) -> Any:
+        """`schema.load(data)`, a `ValidationError` becoming this error (422, field messages)."""
+        try:
+            return schema.load(data)
+        except ValidationError as exc:
+            raise cls.from_validation_error(exc) from None
+
+    @classmethod
     def from_validation_error(cls, exc: ValidationError, detail: str | None = None) -> InvalidInput:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         fields = ", ".join(sorted(str(k) for k in messages))

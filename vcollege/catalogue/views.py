@@ -15,7 +15,6 @@ from babel import Locale, UnknownLocaleError
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
 
 from vcollege.auth import current_actor, require_permission
 from vcollege.catalogue.models import Access, Delivery
@@ -128,16 +127,10 @@ def competency_label(ident: str) -> str:
     return localized(competency_titles().get(ident), content_language())[1] or ident
 
 
-def _load(schema, args) -> dict:
-    try:
-        return schema.load(args)
-    except ValidationError as exc:
-        raise InvalidInput.from_validation_error(exc) from None
-
 
 @bp.get("/catalogue")
 def courses():
-    filters = _load(CourseFilterSchema(), request.args.to_dict())
+    filters = InvalidInput.load(CourseFilterSchema(), request.args.to_dict())
     lang = content_language()
     everything = list_courses(db.session)
     shown = list_courses(db.session, **filters) if filters else everything
@@ -176,7 +169,7 @@ def coverage_matrix():
 
 @bp.get("/catalogue/<slug>")
 def course(slug: str):
-    number = _load(CourseVersionArgsSchema(), request.args.to_dict())["version"]
+    number = InvalidInput.load(CourseVersionArgsSchema(), request.args.to_dict())["version"]
     version = get_version(db.session, slug, number)
     lang = content_language()
     title_lang, title = localized(version.title, lang)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from marshmallow import ValidationError
 from sqlalchemy import select
 
 from vcollege.cli import CommandGroup
@@ -73,13 +72,10 @@ def create_user(email, name, roles, party, agency, language, generate_password, 
         password = secrets.token_urlsafe(12)
     elif password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        data = StaffAccountSchema().load({
-            "email": email, "name": name, "roles": list(roles), "party": party, "agency": agency,
-            "preferred_language": language, "password": password,
-        })
-    except ValidationError as exc:
-        raise InvalidInput.from_validation_error(exc) from None
+    data = InvalidInput.load(StaffAccountSchema(), {
+        "email": email, "name": name, "roles": list(roles), "party": party, "agency": agency,
+        "preferred_language": language, "password": password,
+    })
     account = create_staff_account(
         db.session, email=data["email"], password=data["password"], name=data["name"],
         roles=data["roles"], actor=OPERATOR, now=utcnow(), party=data["party"], agency=data["agency"],

@@ -70,12 +70,6 @@ def _login_account_key() -> str:
     return "login:" + request.form.get("email", "").strip().lower()
 
 
-def _load_form(schema, form) -> dict:
-    try:
-        return schema.load(form)
-    except ValidationError as exc:
-        raise InvalidInput.from_validation_error(exc) from None
-
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
@@ -111,7 +105,7 @@ def logout():
 @bp.get("/parties")
 @require_permission(PARTIES_READ)
 def parties():
-    args = _load_form(PartyQueryArgsSchema(), {k: v for k, v in request.args.items() if v})
+    args = InvalidInput.load(PartyQueryArgsSchema(), {k: v for k, v in request.args.items() if v})
     on = args.get("as_of") or utcnow().date()
     rows = list_standings(
         db.session, on=on, window_years=current_app.config["RECENTLY_ACCEDED_YEARS"],
@@ -157,7 +151,7 @@ def open_compliance(iso2: str):
 @require_permission(PARTIES_MANAGE)
 def end_compliance(case_id: int):
     case = get_compliance_case(db.session, case_id)
-    data = _load_form(EndComplianceSchema(), form_data())
+    data = InvalidInput.load(EndComplianceSchema(), form_data())
     end_compliance_case(db.session, case, actor=current_actor(), now=utcnow(), **data)
     db.session.commit()
     flash(_("The compliance procedure is closed."))
@@ -167,7 +161,7 @@ def end_compliance(case_id: int):
 @bp.get("/people")
 @require_permission(PEOPLE_READ)
 def people():
-    args = _load_form(PeopleQueryArgsSchema(), request.args.to_dict())
+    args = InvalidInput.load(PeopleQueryArgsSchema(), request.args.to_dict())
     role, q = args.get("role"), (args.get("q") or "").strip()
     query = select(Person).options(selectinload(Person.party)).order_by(Person.name)
     if role:
@@ -213,7 +207,7 @@ def change_role(person_id: int):
 @bp.get("/audit")
 @require_permission(AUDIT_READ)
 def audit_log():
-    args = _load_form(AuditQueryArgsSchema(), request.args.to_dict())
+    args = InvalidInput.load(AuditQueryArgsSchema(), request.args.to_dict())
     filters = AuditFilter(
         action=args.get("action"), actor=args.get("actor"),
         target_type=args.get("target_type"), target_id=args.get("target_id"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from marshmallow import ValidationError
 
 from vcollege.cli import CommandGroup
 from vcollege.core.permissions import Actor
@@ -44,14 +43,11 @@ lti.add_command(keys)
 @click.option("--pending", is_flag=True, help="Leave it waiting for approval instead of active.")
 def add_platform(issuer, client_id, deployment_ids, auth_login_url, auth_token_url, key_set_url, auth_audience, name, pending):
     """Register a platform (active at once unless --pending)."""
-    try:
-        data = PlatformSchema().load({
-            "issuer": issuer, "client_id": client_id, "deployment_ids": list(deployment_ids),
-            "auth_login_url": auth_login_url, "auth_token_url": auth_token_url, "key_set_url": key_set_url,
-            "auth_audience": auth_audience, "name": name,
-        })
-    except ValidationError as exc:
-        raise InvalidInput.from_validation_error(exc) from None
+    data = InvalidInput.load(PlatformSchema(), {
+        "issuer": issuer, "client_id": client_id, "deployment_ids": list(deployment_ids),
+        "auth_login_url": auth_login_url, "auth_token_url": auth_token_url, "key_set_url": key_set_url,
+        "auth_audience": auth_audience, "name": name,
+    })
     found = register_platform(db.session, **data, actor=OPERATOR, now=utcnow(), active=not pending, via="cli")
     db.session.commit()
     click.echo(f"Registered platform {found.id}: {found.issuer} client {found.client_id} ({found.status}), "

@@ -239,14 +239,14 @@ def normalise_origin(value: str, *, allow_http: bool) -> str:
     return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
 
 
+def _own_urls(platform: LtiPlatform) -> tuple[str | None, ...]:
+    """The platform's own URLs: issuer, authentication, token and key set."""
+    return platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.key_set_url
+
+
 def own_origins(platform: LtiPlatform) -> list[str]:
-    """The origins of the platform's own URLs: issuer, authentication, token and key set."""
-    origins: list[str] = []
-    for url in (platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.key_set_url):
-        origin = origin_of(url)
-        if origin and origin not in origins:
-            origins.append(origin)
-    return origins
+    """The origins of the platform's own URLs, each once."""
+    return list(dict.fromkeys(filter(None, map(origin_of, _own_urls(platform)))))
 
 
 def frame_origins(platform: LtiPlatform) -> list[str]:
@@ -326,13 +326,8 @@ def _is_ip(host: str) -> bool:
 
 
 def registered_hosts(platform: LtiPlatform) -> list[str]:
-    """The hosts of the platform's own URLs: issuer, authentication, token and key set."""
-    hosts: list[str] = []
-    for url in (platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.key_set_url):
-        host = _host_of(url)
-        if host and host not in hosts:
-            hosts.append(host)
-    return hosts
+    """The hosts of the platform's own URLs, each once."""
+    return list(dict.fromkeys(filter(None, map(_host_of, _own_urls(platform)))))
 
 
 def is_platform_domain(platform: LtiPlatform, origin: str | None) -> bool:

@@ -332,10 +332,7 @@ def deep_link(launch_id: str):
     now = utcnow()
     record = find_launch(db.session, launch_id, now=now)
     check_deep_linking_launch(record)
-    try:
-        args = DeepLinkArgsSchema().load(request.args.to_dict())
-    except ValidationError as exc:
-        raise InvalidInput.from_validation_error(exc) from None
+    args = InvalidInput.load(DeepLinkArgsSchema(), request.args.to_dict())
     filters = CatalogueFilters(**args)
     shown_in = str(get_locale())
     versions = deep_linking.catalogue_versions(db.session)  # the one catalogue query of the request

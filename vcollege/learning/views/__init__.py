@@ -10,10 +10,8 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
 
 from vcollege.auth import current_actor
-from vcollege.errors import InvalidInput
 from vcollege.learning.models import EnrolmentStatus
 from vcollege.learning.permissions import CREDENTIALS_REVOKE, ENROLMENTS_READ
 from vcollege.web.navigation import NavItem, add_nav_item
@@ -58,12 +56,6 @@ def language_autonym(code: str) -> str:
 def score_filter(value) -> str:
     return "—" if value is None else f"{format_decimal(round(float(value), 1))} %"
 
-
-def _load(schema, data) -> dict:
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        raise InvalidInput.from_validation_error(exc) from None
 
 
 def _person():

@@ -41,7 +41,7 @@ from vcollege.learning.permissions import (
 )
 from vcollege.learning.present import issuer_urls
 from vcollege.learning.schemas import RevokeBodySchema
-from vcollege.learning.views import HOME_SECTIONS, _load, _person, bp  # noqa: F401
+from vcollege.learning.views import HOME_SECTIONS, _person, bp  # noqa: F401
 from vcollege.web.views import form_data
 
 

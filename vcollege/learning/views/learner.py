@@ -33,7 +33,7 @@ from vcollege.learning.progress import (
     submit_quiz,
 )
 from vcollege.learning.rules import answers_revealed, course_state, feedback, grade
-from vcollege.learning.views import HOME_SECTIONS, _load, _person, bp  # noqa: F401
+from vcollege.learning.views import HOME_SECTIONS, _person, bp  # noqa: F401
 
 
 @bp.get("/learn")

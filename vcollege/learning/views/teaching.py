@@ -42,7 +42,7 @@ from vcollege.learning.progress import (
 )
 from vcollege.learning.rules import course_state
 from vcollege.learning.schemas import WaiverBodySchema, WithdrawBodySchema
-from vcollege.learning.views import HOME_SECTIONS, _load, _person, bp  # noqa: F401
+from vcollege.learning.views import HOME_SECTIONS, _person, bp  # noqa: F401
 from vcollege.web.views import form_data
 
 
