@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from vcollege import events
 from vcollege.core.audit import record_audit
@@ -138,3 +138,13 @@ def get_person(session: Session, person_id: int) -> Person:
 
 def find_people_by_email(session: Session, email: str) -> list[Person]:
     return list(session.scalars(select(Person).where(func.lower(Person.email) == email.strip().lower())))
+
+
+def people_query(*, role: Role | None = None, q: str | None = None) -> Select[tuple[Person]]:
+    """People by name, holding `role`, whose name or e-mail contains `q` (literally)."""
+    query = select(Person).options(selectinload(Person.party)).order_by(Person.name)
+    if role:
+        query = query.where(Person.roles.any(PersonRole.role == role))
+    if q:
+        query = query.where(Person.name.icontains(q, autoescape=True) | Person.email.icontains(q, autoescape=True))
+    return query

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from vcollege.api import paginate_query
 from vcollege.auth import current_actor, require_permission, safe_next, sign_in, sign_out
@@ -19,8 +18,6 @@ from vcollege.core.audit import AuditFilter, audit_query
 from vcollege.core.models import (
     ComplianceProcedure,
     JobRun,
-    Person,
-    PersonRole,
     Role,
     SchedulerLease,
 )
@@ -32,7 +29,7 @@ from vcollege.core.parties import (
     open_compliance_case,
     standing,
 )
-from vcollege.core.people import get_person, grant_role, revoke_role
+from vcollege.core.people import get_person, grant_role, people_query, revoke_role
 from vcollege.core.permissions import (
     AUDIT_READ,
     JOBS_READ,
@@ -163,12 +160,7 @@ def end_compliance(case_id: int):
 def people():
     args = InvalidInput.load(PeopleQueryArgsSchema(), request.args.to_dict())
     role, q = args.get("role"), (args.get("q") or "").strip()
-    query = select(Person).options(selectinload(Person.party)).order_by(Person.name)
-    if role:
-        query = query.where(Person.roles.any(PersonRole.role == role))
-    if q:
-        query = query.where(Person.name.icontains(q, autoescape=True) | Person.email.icontains(q, autoescape=True))
-    page = paginate_query(db.session, query, args["page"], 50)
+    page = paginate_query(db.session, people_query(role=role, q=q), args["page"], 50)
     return render_template("core/people.html", page=page, role=role.value if role else None, q=q, roles=list(Role))
 
 
