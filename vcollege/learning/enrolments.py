@@ -398,3 +398,12 @@ def progress_of(enrolment: Enrolment, module_id: int) -> ModuleProgress | None:
         if row.module_id == module_id:
             return row
     return None
+
+
+def enrolment_counts(session: Session) -> dict[tuple[int, EnrolmentStatus], int]:
+    """How many enrolments each course has in each status: {(course id, status): number}."""
+    rows = session.execute(
+        select(Enrolment.course_id, Enrolment.status, func.count(Enrolment.id))
+        .group_by(Enrolment.course_id, Enrolment.status)
+    )
+    return {(course_id, status): number for course_id, status, number in rows}

@@ -11,7 +11,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from vcollege.auth import current_actor, require_sign_in
 from vcollege.catalogue.service import get_version, localized, module_in, quiz_in
@@ -23,7 +22,7 @@ from vcollege.learning.enrolments import (
     list_own_enrolments,
     move_to_version,
 )
-from vcollege.learning.models import Enrolment, QuizAttempt
+from vcollege.learning.models import Enrolment
 from vcollege.learning.present import CONTENT_LANGUAGE, content_language, continue_key
 from vcollege.learning.progress import (
     PrerequisitesMissing,
@@ -179,8 +178,7 @@ def attempt(slug: str, key: str, number: int):
     found = next((m for m in enrolment.version.modules if m.key == key), None)
     if found is None:
         raise NotFound(f"The course has no module {key!r}.")
-    row = db.session.scalar(select(QuizAttempt).where(
-        QuizAttempt.enrolment_id == enrolment.id, QuizAttempt.module_id == found.id, QuizAttempt.number == number))
+    row = next((a for a in enrolment.attempts if a.module_id == found.id and a.number == number), None)
     if row is None:
         raise NotFound(f"No attempt {number} at this quiz.")
     _lang, questions = quiz_in(found, row.language)

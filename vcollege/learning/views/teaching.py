@@ -11,7 +11,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from vcollege.auth import current_actor, require_permission
@@ -24,6 +24,7 @@ from vcollege.learning.content import module_view
 from vcollege.learning.enrolments import (
     enrol_learner,
     enrol_roster,
+    enrolment_counts,
     find_enrolment,
     get_enrolment,
     list_course_enrolments,
@@ -50,11 +51,7 @@ from vcollege.web.views import form_data
 @require_permission(ENROLMENTS_READ)
 def teach_courses():
     lang = content_language(_person())
-    counts = {
-        (course_id, status): number for course_id, status, number in db.session.execute(
-            select(Enrolment.course_id, Enrolment.status, func.count(Enrolment.id))
-            .group_by(Enrolment.course_id, Enrolment.status))
-    }
+    counts = enrolment_counts(db.session)
     rows = []
     courses = db.session.scalars(select(Course).where(Course.current_version_id.is_not(None))
                                  .options(selectinload(Course.current_version)).order_by(Course.slug))
